@@ -1,0 +1,58 @@
+/*
+ * cli.h - what the command files of the revintel binary share.
+ *
+ * Each command lives in cli/cmd_<name>.c: it parses its options with getopt_long, calls
+ * the library, prints, and returns an exit code. main.c holds the command table, the
+ * global options and the mapping of ri_err to exit codes. No business logic here.
+ */
+#ifndef RI_CLI_H
+#define RI_CLI_H
+
+#include "revintel.h"
+
+#include <stdio.h>
+
+/* Exit codes (STYLE C3). */
+enum {
+    EXIT_OK = 0,
+    EXIT_FINDINGS = 1,
+    EXIT_USAGE = 2,
+    EXIT_BADINPUT = 3,
+    EXIT_RUNTIME = 4
+};
+
+enum cli_format { FMT_TEXT = 0, FMT_JSON, FMT_CSV };
+
+struct cli_global {
+    const char *db;        /* --db, default ./revintel.db */
+    enum cli_format format;/* --format */
+    int quiet;             /* --quiet: no progress */
+    ri_time now;           /* --now override for reproducible output; RI_TIME_NONE: clock */
+};
+
+/* Prints "revintel: error: <msg>" to stderr; returns EXIT_USAGE-free convenience code. */
+int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints the library's last error for rc and returns the exit code that fits it. */
+int cli_fail(struct ri_ctx *ctx, ri_err rc);
+/* Exit code for an error code: 3 for bad input (parse, invalid, toobig), 4 otherwise. */
+int cli_exit_code(ri_err rc);
+/* Opens the store named by --db; on failure prints and returns non-zero exit code. */
+int cli_open_store(struct ri_ctx *ctx, const struct cli_global *g, unsigned flags);
+/* Installs a progress printer on stderr when it is a terminal and not --quiet. */
+void cli_progress_on(struct ri_ctx *ctx, const struct cli_global *g);
+/* True if argv has -h or --help; the command then prints its usage to stdout. */
+int cli_wants_help(int argc, char **argv);
+/* Parses YYYY-MM-DD (or any date the library accepts) for an option; prints the error. */
+int cli_parse_date_opt(const char *opt, const char *val, ri_time *out);
+/* Parses a non-negative integer option value. */
+int cli_parse_u64_opt(const char *opt, const char *val, uint64_t *out);
+
+#define CMD(name) int cmd_##name(int argc, char **argv, struct cli_global *g)
+CMD(init);
+CMD(ingest);
+CMD(quality);
+CMD(simulate);
+CMD(demo);
+CMD(version);
+
+#endif /* RI_CLI_H */

@@ -1,0 +1,9 @@
+# Build switches (mosquitto-style). Override on the command line: make WITH_XLSX=no
+PREFIX      ?= /usr/local
+CC          ?= cc
+WITH_XLSX   ?= yes
+WITH_POSTGRES ?= no
+# DEVELOPER=1 turns warnings into errors (CI sets it)
+DEVELOPER   ?=
+# SANITIZE=address,undefined builds into build-san/ with the sanitizers on
+SANITIZE    ?=

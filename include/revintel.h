@@ -1,0 +1,325 @@
+/*
+ * revintel.h - the public API of librevintel, the revenue intelligence engine.
+ *
+ * A program opens a context (struct ri_ctx), points it at a store, and calls the
+ * entry points below: ingest CRM exports, replay deal history as of any date,
+ * write a simulated pipeline. Every function that can fail returns ri_err; the
+ * detail of the last failure is kept on the context (ri_errmsg), as sqlite3_errmsg
+ * does. The library never prints and never exits: it logs through a sink that the
+ * application sets (ri_set_log_fn).
+ *
+ * Ownership: arguments are borrowed. What a _new function returns belongs to the
+ * caller, who releases it with the matching _free. Out-parameters come last and are
+ * marked OUT; on failure they are set to NULL or zero.
+ */
+#ifndef REVINTEL_H
+#define REVINTEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RI_VERSION "0.1.0"
+
+/* Error codes. Append only: the numbers are ABI. */
+typedef enum ri_err {
+    RI_OK = 0,
+    RI_ERR_NOMEM,
+    RI_ERR_IO,
+    RI_ERR_INVALID,
+    RI_ERR_PARSE,
+    RI_ERR_NOTFOUND,
+    RI_ERR_STORE,
+    RI_ERR_MODEL,
+    RI_ERR_NUMERIC,
+    RI_ERR_HTTP,
+    RI_ERR_TOOBIG,
+    RI_ERR_INTERNAL,
+    RI_ERR_INTERRUPTED,
+    RI_ERR__COUNT
+} ri_err;
+
+/* Static, never NULL: "out of memory", "parse error", ... */
+const char *ri_strerror(ri_err code);
+/* Short machine name of a code: "nomem", "parse", ... (used in JSON errors). */
+const char *ri_errname(ri_err code);
+
+/* Time everywhere in the API: seconds since 1970-01-01 UTC. Dates are midnight UTC. */
+typedef int64_t ri_time;
+#define RI_TIME_NONE INT64_MIN
+#define RI_DAY       86400
+
+struct ri_ctx;
+
+/* Creates a context with no store open. Aborts on out-of-memory (small, fixed size). */
+struct ri_ctx *ri_ctx_new(void);
+/* Closes the store if open and frees everything. Accepts NULL. */
+void ri_ctx_free(struct ri_ctx *ctx);
+
+/* Detail of the last failure on ctx ("" if none). Valid until the next call on ctx. */
+const char *ri_errmsg(const struct ri_ctx *ctx);
+/* Records a formatted detail on ctx and returns code, so that callers can write
+ * `return ri_fail(ctx, RI_ERR_PARSE, "line %zu: ...", ln);`. ctx may be NULL. */
+ri_err ri_fail(struct ri_ctx *ctx, ri_err code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Logging. Levels in increasing severity. The default sink writes
+ * "revintel: <level>: <msg>" to stderr for levels >= the threshold (default INFO). */
+enum ri_log_level { RI_LOG_DEBUG = 0, RI_LOG_INFO, RI_LOG_WARN, RI_LOG_ERROR };
+typedef void (*ri_log_fn)(enum ri_log_level level, const char *msg, void *userdata);
+void ri_set_log_fn(ri_log_fn fn, void *userdata);
+void ri_set_log_level(enum ri_log_level min_level);
+void ri_log(enum ri_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Progress of long work: called at most a few times a second with done/total units
+ * (total 0 when unknown). Set per context; NULL turns it off. */
+typedef void (*ri_progress_fn)(const char *what, uint64_t done, uint64_t total, void *userdata);
+void ri_set_progress_fn(struct ri_ctx *ctx, ri_progress_fn fn, void *userdata);
+
+/* ------------------------------------------------------------------ store */
+
+enum ri_open_flags {
+    RI_OPEN_CREATE = 1 << 0,   /* create the file if missing (revintel init) */
+    RI_OPEN_READONLY = 1 << 1, /* no writes; a store needing migration is refused */
+};
+
+/* Opens (and with RI_OPEN_CREATE creates) the SQLite store at path, in WAL mode, and
+ * migrates an older schema to the current one. A store written by a newer revintel
+ * is refused with RI_ERR_STORE. */
+ri_err ri_store_open(struct ri_ctx *ctx, const char *path, unsigned flags);
+/* Schema version of the open store, and the version this library writes. */
+int ri_store_schema_version(struct ri_ctx *ctx);
+int ri_schema_version_current(void);
+
+/* Store path from the config file: config_path, or ./revintel.conf when NULL, section
+ * [store], key db (relative paths are relative to the config file's folder). Writes it
+ * to out. RI_ERR_NOTFOUND if there is no such file (config_path NULL) or no such key;
+ * a named config file that does not exist or does not parse is an error. */
+ri_err ri_config_store_path(struct ri_ctx *ctx, const char *config_path, char *out, size_t size);
+
+/* ------------------------------------------------------------------ ingest */
+
+enum ri_ingest_kind {
+    RI_KIND_OPPORTUNITIES = 0,
+    RI_KIND_HISTORY,
+    RI_KIND_ACCOUNTS,
+    RI_KIND_TICKETS,
+    RI_KIND__COUNT
+};
+/* "opportunities", "history", ... ; -1 from ri_ingest_kind_parse if unknown. */
+const char *ri_ingest_kind_name(enum ri_ingest_kind kind);
+int ri_ingest_kind_parse(const char *name);
+
+struct ri_ingest_opts {
+    enum ri_ingest_kind kind;
+    const char *path;        /* CSV or XLSX file */
+    const char *map;         /* preset name ("canonical", "salesforce", "hubspot") or an INI
+                                file; NULL: automatic synonym matching */
+    const char *sheet;       /* XLSX sheet name; NULL: the first */
+    const char *date_format; /* "iso", "us", "eu"; NULL: detect per column */
+    char delimiter;          /* 0: detect among , ; tab | */
+    ri_time as_of;           /* date of this export; RI_TIME_NONE: latest date seen in it */
+    int dry_run;             /* validate and count, then roll back */
+};
+#define RI_INGEST_OPTS_INIT {RI_KIND_OPPORTUNITIES, NULL, NULL, NULL, NULL, 0, RI_TIME_NONE, 0}
+
+/* Quarantine reasons. Append only (stored by name, counted by code). */
+enum ri_reason {
+    RI_REASON_MISSING_ID = 0,
+    RI_REASON_MISSING_DATE,
+    RI_REASON_BAD_DATE,
+    RI_REASON_BAD_AMOUNT,
+    RI_REASON_NEGATIVE_AMOUNT,
+    RI_REASON_BAD_NUMBER,
+    RI_REASON_BAD_PROBABILITY,
+    RI_REASON_MISSING_STAGE,
+    RI_REASON_CLOSE_BEFORE_CREATED,
+    RI_REASON_COLUMN_COUNT,
+    RI_REASON_BAD_UTF8,
+    RI_REASON_FIELD_TOO_LONG,
+    RI_REASON_DUPLICATE_ROW,
+    RI_REASON_CONFLICTING_ID,
+    RI_REASON_UNKNOWN_DEAL,
+    RI_REASON_BAD_STATUS,
+    RI_REASON_FUTURE_DATE,
+    RI_REASON_BAD_QUOTE,
+    RI_REASON__COUNT
+};
+const char *ri_reason_name(enum ri_reason r);
+
+struct ri_ingest_report {
+    int64_t snapshot_id;
+    uint64_t rows_read;        /* data rows (header excluded) */
+    uint64_t rows_accepted;
+    uint64_t rows_quarantined; /* rows_read == rows_accepted + rows_quarantined */
+    uint64_t by_reason[RI_REASON__COUNT];
+    uint64_t deals_new, deals_changed, deals_unchanged, deals_deleted;
+    uint64_t events_written;
+    int64_t duplicate_of;      /* > 0: this exact file was already ingested as that snapshot;
+                                  nothing was written */
+    ri_time as_of;
+    char format[8];            /* "csv" or "xlsx" */
+    char delimiter;
+    char preset[32];           /* mapping used */
+    int columns_mapped, columns_custom;
+};
+
+/* Ingests one file into the open store, as one transaction: on any error nothing is
+ * written. Bad rows are not an error: they go to the quarantine table with file, line,
+ * column and reason, and are counted in the report. */
+ri_err ri_ingest(struct ri_ctx *ctx, const struct ri_ingest_opts *opts,
+                 struct ri_ingest_report *report /* OUT */);
+
+/* ------------------------------------------------------------------ quality */
+
+struct ri_quality_reason {
+    char reason[32];
+    uint64_t count;
+};
+struct ri_quality_column {
+    char column[64];
+    uint64_t count;
+};
+struct ri_quality_example {
+    char file[256];
+    uint64_t line;
+    char column[64];
+    char reason[32];
+    char detail[160];
+};
+struct ri_quality_report {
+    uint64_t snapshots, deals, deals_open, deals_won, deals_lost, events, accounts, tickets;
+    uint64_t rows_read, rows_accepted, rows_quarantined;
+    size_t n_reasons, n_columns, n_examples;
+    struct ri_quality_reason reasons[RI_REASON__COUNT];
+    struct ri_quality_column columns[16];
+    struct ri_quality_example examples[16];
+    /* field completeness of deals, in per cent */
+    double pct_amount, pct_close_date, pct_owner, pct_probability;
+};
+/* Data-quality report over one ingest (snapshot_id > 0) or all of them (0): rows read,
+ * accepted and quarantined, counts per reason and per column (most first), the first
+ * example of each reason, and how complete the deals' main fields are. */
+ri_err ri_quality(struct ri_ctx *ctx, int64_t snapshot_id,
+                  struct ri_quality_report *report /* OUT */);
+
+/* ------------------------------------------------------------------ as-of engine */
+
+enum ri_status { RI_STATUS_NONE = 0, RI_STATUS_OPEN, RI_STATUS_WON, RI_STATUS_LOST };
+
+/* The history of every deal, loaded once from the store into columns, and replayed to
+ * any date. Deals are indexed 0..n_deals-1 in store order. */
+struct ri_history;
+
+/* State of every deal at one date T, as columns (struct of arrays). For a deal not yet
+ * created at T, exists[i] is 0 and the other columns are unspecified. */
+struct ri_asof_state {
+    size_t n;
+    ri_time at;
+    uint8_t *exists;
+    uint8_t *status;          /* enum ri_status */
+    int32_t *stage;           /* index into ri_history_stage_name, -1 unknown */
+    ri_time *stage_since;     /* when the deal entered its current stage */
+    double *amount;           /* NAN if unknown */
+    double *first_amount;
+    ri_time *close_date;      /* expected (open) or actual (closed); RI_TIME_NONE unknown */
+    ri_time *first_close_date;
+    double *probability;      /* NAN if unknown */
+    int32_t *owner;           /* index into ri_history_owner_name, -1 unknown */
+    uint16_t *n_stage_changes;
+    uint16_t *n_regressions;  /* moves to an earlier stage in the configured order */
+    uint16_t *n_skips;        /* moves forward past one or more stages */
+    uint16_t *n_close_pushes; /* close date moved later */
+    uint16_t *n_amount_changes;
+    uint8_t *reached_late;    /* was ever in a late stage at or before T */
+};
+
+ri_err ri_history_load(struct ri_ctx *ctx, struct ri_history **out /* OUT */);
+void ri_history_free(struct ri_history *h);
+size_t ri_history_n_deals(const struct ri_history *h);
+size_t ri_history_n_events(const struct ri_history *h);
+const char *ri_history_deal_id(const struct ri_history *h, size_t i);
+ri_time ri_history_created(const struct ri_history *h, size_t i);
+size_t ri_history_n_stages(const struct ri_history *h);
+const char *ri_history_stage_name(const struct ri_history *h, int32_t stage);
+const char *ri_history_owner_name(const struct ri_history *h, int32_t owner);
+/* Finds a deal by its CRM id; -1 if absent. */
+ptrdiff_t ri_history_find(const struct ri_history *h, const char *deal_id);
+/* Stage roles and order. Stages are indexed in their order: the configured order, or,
+ * where none was configured, the order inferred from the deals' histories (open stages
+ * by their mean position in each deal's path, then won, then lost). */
+enum ri_status ri_history_stage_role(const struct ri_history *h, int32_t stage);
+int ri_history_stage_is_late(const struct ri_history *h, int32_t stage);
+/* True if the stage order was inferred from history rather than configured. */
+int ri_history_order_inferred(const struct ri_history *h);
+
+/* Allocates the columns for h's deals. Free with ri_asof_state_release. */
+ri_err ri_asof_state_init(struct ri_asof_state *st, const struct ri_history *h);
+void ri_asof_state_release(struct ri_asof_state *st);
+/* Replays every deal's events up to and including T into st. */
+ri_err ri_asof(const struct ri_history *h, ri_time at, struct ri_asof_state *st);
+
+/* Totals of a replayed state: what existed at st->at. */
+struct ri_asof_summary {
+    ri_time at;
+    uint64_t existing, open, won, lost, open_late;
+    double open_amount, won_amount;
+};
+void ri_asof_summarize(const struct ri_asof_state *st, struct ri_asof_summary *out /* OUT */);
+
+/* ------------------------------------------------------------------ simulator */
+
+struct ri_sim_opts {
+    const char *outdir;
+    uint64_t deals;   /* number of deals, default 20000 */
+    uint64_t seed;    /* default 1 */
+    ri_time as_of;    /* snapshot date; RI_TIME_NONE: 2026-06-30 */
+};
+#define RI_SIM_OPTS_INIT {NULL, 20000, 1, RI_TIME_NONE}
+
+struct ri_sim_report {
+    uint64_t deals, open, won, lost, zombies, history_rows, accounts, tickets;
+};
+
+/* Writes a realistic B2B pipeline in canonical CSV to outdir: opportunities.csv,
+ * stage_history.csv, accounts.csv, tickets.csv, and truth/outcomes.csv with the
+ * eventual outcome of every deal (open ones included). Deterministic for a seed. */
+ri_err ri_simulate(struct ri_ctx *ctx, const struct ri_sim_opts *opts,
+                   struct ri_sim_report *report /* OUT */);
+
+/* ------------------------------------------------------------------ JSON output */
+
+/* Stable JSON (sorted keys, two-space indent, trailing newline) of the reports, for
+ * --format json. The string belongs to the caller: free it with ri_string_free. NULL
+ * only when memory runs out. */
+char *ri_ingest_report_json(const struct ri_ingest_report *r, const char *file,
+                            enum ri_ingest_kind kind);
+char *ri_quality_report_json(const struct ri_quality_report *r);
+char *ri_sim_report_json(const struct ri_sim_report *r, const char *outdir);
+char *ri_asof_summary_json(const struct ri_asof_summary *s, size_t n);
+void ri_string_free(char *s);
+
+/* ------------------------------------------------------------------ parsing helpers */
+
+/* Date formats: ISO (YYYY-MM-DD[ T]HH:MM[:SS][Z]), US (M/D/YY[YY] [h:mm[:ss] [AM|PM]]),
+ * EU (D.M.YYYY, D/M/YYYY). */
+enum ri_date_style { RI_DATE_AUTO = 0, RI_DATE_ISO, RI_DATE_US, RI_DATE_EU };
+/* Parses s (length len) as a date/time in style into *out. RI_ERR_PARSE if not a
+ * valid date (impossible dates like 2023-02-30 included). */
+ri_err ri_parse_date(const char *s, size_t len, enum ri_date_style style, ri_time *out /* OUT */);
+/* Formats t as YYYY-MM-DD into buf (at least 11 bytes). */
+void ri_format_date(ri_time t, char *buf, size_t size);
+
+/* Amount locale: decimal point '.' (thousands ',') or ',' (thousands '.' or ' '). */
+enum ri_amount_locale { RI_AMOUNT_AUTO = 0, RI_AMOUNT_POINT, RI_AMOUNT_COMMA };
+/* Parses "$12,345.00", "12.345,00 €", "(1,200)", "1.2e3"; an empty or blank value is
+ * RI_ERR_NOTFOUND (not an error for optional fields); anything else RI_ERR_PARSE. */
+ri_err ri_parse_amount(const char *s, size_t len, enum ri_amount_locale loc, double *out /* OUT */);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* REVINTEL_H */

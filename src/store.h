@@ -1,0 +1,53 @@
+/*
+ * store.h - the store behind every command: an embedded SQLite file by default.
+ *
+ * Modules talk to the store through this small statement interface, so that SQLite's
+ * API is used from one adapter (store_sqlite.c) only. A statement is prepared once and
+ * stepped many times; ri_stmt_step returns RI_OK with a row, RI_ERR_NOTFOUND when done.
+ * Errors carry SQLite's message through ri_fail on the context.
+ */
+#ifndef RI_STORE_H
+#define RI_STORE_H
+
+#include "ri_internal.h"
+
+struct ri_store;
+struct ri_stmt;
+
+ri_err ri_store_open_file(struct ri_ctx *ctx, const char *path, unsigned flags,
+                          struct ri_store **out /* OUT */);
+void ri_store_close(struct ri_store *st);
+/* Runs one or more statements that return no rows. */
+ri_err ri_store_exec(struct ri_ctx *ctx, struct ri_store *st, const char *sql);
+ri_err ri_store_begin(struct ri_ctx *ctx, struct ri_store *st);
+ri_err ri_store_commit(struct ri_ctx *ctx, struct ri_store *st);
+void ri_store_rollback(struct ri_store *st);
+int64_t ri_store_last_rowid(struct ri_store *st);
+int ri_store_version(struct ri_store *st);
+
+ri_err ri_stmt_prepare(struct ri_ctx *ctx, struct ri_store *st, const char *sql,
+                       struct ri_stmt **out /* OUT */);
+void ri_stmt_free(struct ri_stmt *s);
+ri_err ri_stmt_reset(struct ri_stmt *s);
+void ri_stmt_bind_i64(struct ri_stmt *s, int idx, int64_t v);
+void ri_stmt_bind_f64(struct ri_stmt *s, int idx, double v); /* NAN binds NULL */
+/* Binds text without copying it: v must stay valid until the statement is stepped
+ * (ri_stmt_run / ri_stmt_step) or reset. NULL binds NULL. */
+void ri_stmt_bind_text(struct ri_stmt *s, int idx, const char *v, size_t len);
+void ri_stmt_bind_time(struct ri_stmt *s, int idx, ri_time t); /* RI_TIME_NONE: NULL */
+void ri_stmt_bind_null(struct ri_stmt *s, int idx);
+/* RI_OK: a row is ready; RI_ERR_NOTFOUND: done; else a failure recorded on ctx. */
+ri_err ri_stmt_step(struct ri_ctx *ctx, struct ri_stmt *s);
+/* Steps to completion, expecting no row. */
+ri_err ri_stmt_run(struct ri_ctx *ctx, struct ri_stmt *s);
+int ri_stmt_is_null(struct ri_stmt *s, int col);
+int64_t ri_stmt_i64(struct ri_stmt *s, int col);
+double ri_stmt_f64(struct ri_stmt *s, int col); /* NULL gives NAN */
+ri_time ri_stmt_time(struct ri_stmt *s, int col); /* NULL gives RI_TIME_NONE */
+const char *ri_stmt_text(struct ri_stmt *s, int col, size_t *len /* OUT, may be NULL */);
+
+/* Convenience: single integer result of a query (e.g. SELECT count(*) ...). */
+ri_err ri_store_query_i64(struct ri_ctx *ctx, struct ri_store *st, const char *sql,
+                          int64_t *out /* OUT */);
+
+#endif /* RI_STORE_H */
