@@ -1,0 +1,708 @@
+/*
+ * history.c - the as-of engine: the state of every deal at any past date.
+ *
+ * ri_history_load reads the deals and their events from the store once, into columns
+ * (struct of arrays): events are sorted by deal, time and insertion, and each deal
+ * knows the slice of events that is its own. ri_asof then replays, for each deal, the
+ * events up to a date T into an ri_asof_state, also in columns, so that diagnostics,
+ * point-in-time features and backtests can ask "what did the pipeline look like on T"
+ * many times without going back to SQL.
+ *
+ * Replay rules. An event sets the fields it carries (NULL fields leave the value as it
+ * was). Before a deal's first event, each field holds the value of the first event that
+ * carries it (a deal is assumed to have been in its first recorded stage since it was
+ * created). A deal with no events at all is replayed from its row: open deals sit in
+ * their current stage from creation; closed deals are open in an unknown stage until
+ * their close date, then in their terminal stage. Whatever the events say, a deal whose
+ * row is closed with a close date on or before T is closed at T (an export that shows a
+ * deal won on 2 May tells us when it closed, even if the export was taken on 9 May). A
+ * 'deleted' event hides the deal from then on; 'restored' brings it back. Stage changes
+ * count only when the stage really differs; a regression is a move to an earlier open
+ * stage, a skip a move forward past at least one open stage.
+ */
+#include "store.h"
+#include "strmap.h"
+
+#include <math.h>
+#include <string.h>
+
+enum ev_kind { EV_OTHER = 0, EV_DELETED, EV_RESTORED };
+
+struct ri_history {
+    size_t n;                  /* deals */
+    int64_t *rowid;
+    char **crm_id;             /* pointers into ids (a strmap's chunks) */
+    struct ri_strmap ids;      /* crm id -> deal index */
+    ri_time *created, *cur_close, *deleted_at;
+    int32_t *cur_stage, *cur_owner;
+    uint8_t *cur_status;
+    double *cur_amount, *cur_prob;
+    size_t *ev_start;          /* n + 1 offsets into the event columns */
+    size_t n_ev;
+    ri_time *ev_at, *ev_close;
+    double *ev_amount, *ev_prob;
+    int32_t *ev_stage, *ev_owner;
+    uint8_t *ev_kind;
+    struct ri_intern stages, owners;
+    int32_t *stage_rank;       /* stage intern id -> order (0..) */
+    uint8_t *stage_role, *stage_late;
+    int32_t *by_rank;          /* order -> stage intern id */
+    int order_inferred;
+};
+
+static void hist_alloc_deals(struct ri_history *h, size_t n)
+{
+    h->n = n;
+    h->rowid = ri_calloc(n + 1, sizeof(*h->rowid));
+    h->crm_id = ri_calloc(n + 1, sizeof(*h->crm_id));
+    h->created = ri_calloc(n + 1, sizeof(*h->created));
+    h->cur_close = ri_calloc(n + 1, sizeof(*h->cur_close));
+    h->deleted_at = ri_calloc(n + 1, sizeof(*h->deleted_at));
+    h->cur_stage = ri_calloc(n + 1, sizeof(*h->cur_stage));
+    h->cur_owner = ri_calloc(n + 1, sizeof(*h->cur_owner));
+    h->cur_status = ri_calloc(n + 1, sizeof(*h->cur_status));
+    h->cur_amount = ri_calloc(n + 1, sizeof(*h->cur_amount));
+    h->cur_prob = ri_calloc(n + 1, sizeof(*h->cur_prob));
+    h->ev_start = ri_calloc(n + 2, sizeof(*h->ev_start));
+}
+
+static ri_err hist_alloc_events(struct ri_ctx *ctx, struct ri_history *h, size_t n)
+{
+    h->n_ev = n;
+    h->ev_at = ri_try_alloc((n + 1) * sizeof(*h->ev_at));
+    h->ev_close = ri_try_alloc((n + 1) * sizeof(*h->ev_close));
+    h->ev_amount = ri_try_alloc((n + 1) * sizeof(*h->ev_amount));
+    h->ev_prob = ri_try_alloc((n + 1) * sizeof(*h->ev_prob));
+    h->ev_stage = ri_try_alloc((n + 1) * sizeof(*h->ev_stage));
+    h->ev_owner = ri_try_alloc((n + 1) * sizeof(*h->ev_owner));
+    h->ev_kind = ri_try_alloc((n + 1) * sizeof(*h->ev_kind));
+    if (!h->ev_at || !h->ev_close || !h->ev_amount || !h->ev_prob || !h->ev_stage ||
+        !h->ev_owner || !h->ev_kind)
+        return ri_fail(ctx, RI_ERR_NOMEM, "out of memory loading %zu deal events", n);
+    return RI_OK;
+}
+
+void ri_history_free(struct ri_history *h)
+{
+    if (!h)
+        return;
+    ri_free(h->rowid);
+    ri_free(h->crm_id);
+    ri_strmap_release(&h->ids);
+    ri_free(h->created);
+    ri_free(h->cur_close);
+    ri_free(h->deleted_at);
+    ri_free(h->cur_stage);
+    ri_free(h->cur_owner);
+    ri_free(h->cur_status);
+    ri_free(h->cur_amount);
+    ri_free(h->cur_prob);
+    ri_free(h->ev_start);
+    ri_free(h->ev_at);
+    ri_free(h->ev_close);
+    ri_free(h->ev_amount);
+    ri_free(h->ev_prob);
+    ri_free(h->ev_stage);
+    ri_free(h->ev_owner);
+    ri_free(h->ev_kind);
+    ri_intern_release(&h->stages);
+    ri_intern_release(&h->owners);
+    ri_free(h->stage_rank);
+    ri_free(h->stage_role);
+    ri_free(h->stage_late);
+    ri_free(h->by_rank);
+    ri_free(h);
+}
+
+static int32_t intern_opt(struct ri_intern *in, const char *s, size_t len)
+{
+    return s ? ri_intern_id(in, s, len) : -1;
+}
+
+static uint8_t role_of(const char *r)
+{
+    if (r && !strcmp(r, "won"))
+        return RI_STATUS_WON;
+    if (r && !strcmp(r, "lost"))
+        return RI_STATUS_LOST;
+    return RI_STATUS_OPEN;
+}
+
+struct stage_cfg {
+    int64_t *ord;
+    uint8_t *role, *late;
+    size_t cap;
+};
+
+static void cfg_set(struct stage_cfg *c, int32_t id, int64_t ord, uint8_t role, uint8_t late)
+{
+    if ((size_t)id >= c->cap) {
+        size_t old = c->cap, cap = old;
+        RI_GROW(c->ord, cap, (size_t)id + 1);
+        cap = old;
+        RI_GROW(c->role, cap, (size_t)id + 1);
+        cap = old;
+        RI_GROW(c->late, cap, (size_t)id + 1);
+        c->cap = cap;
+        for (size_t i = old; i < cap; i++) {
+            c->ord[i] = -1;
+            c->role[i] = 0;
+            c->late[i] = 0;
+        }
+    }
+    c->ord[id] = ord;
+    c->role[id] = role;
+    c->late[id] = late;
+}
+
+static ri_err load_stage_cfg(struct ri_ctx *ctx, struct ri_store *st, struct ri_history *h,
+                             struct stage_cfg *c)
+{
+    struct ri_stmt *s = NULL;
+    ri_err rc = ri_stmt_prepare(ctx, st, "SELECT name, ord, role, late FROM stages ORDER BY ord",
+                                &s);
+    while (!rc && (rc = ri_stmt_step(ctx, s)) == RI_OK) {
+        size_t len;
+        const char *nm = ri_stmt_text(s, 0, &len);
+        int32_t id = ri_intern_id(&h->stages, nm, len);
+        cfg_set(c, id, ri_stmt_i64(s, 1), role_of(ri_stmt_text(s, 2, NULL)),
+                (uint8_t)ri_stmt_i64(s, 3));
+    }
+    ri_stmt_free(s);
+    return rc == RI_ERR_NOTFOUND ? RI_OK : rc;
+}
+
+static ri_err load_deals(struct ri_ctx *ctx, struct ri_store *st, struct ri_history *h)
+{
+    struct ri_stmt *s = NULL;
+    int64_t n = 0;
+    size_t i = 0;
+    ri_err rc = ri_store_query_i64(ctx, st, "SELECT count(*) FROM deals", &n);
+    if (rc)
+        return rc;
+    hist_alloc_deals(h, (size_t)n);
+    rc = ri_stmt_prepare(ctx, st,
+                         "SELECT id, crm_id, created_at, stage, status, amount, close_date, owner, "
+                         "probability, deleted_at FROM deals ORDER BY id",
+                         &s);
+    while (!rc && i < h->n && (rc = ri_stmt_step(ctx, s)) == RI_OK) {
+        size_t len, sl, ol;
+        const char *id = ri_stmt_text(s, 1, &len);
+        const char *stg = ri_stmt_text(s, 3, &sl), *own = ri_stmt_text(s, 7, &ol);
+        const char *status = ri_stmt_text(s, 4, NULL);
+        struct ri_strmap_slot *slot = ri_strmap_put(&h->ids, id, len, (int64_t)i, NULL);
+        h->rowid[i] = ri_stmt_i64(s, 0);
+        h->crm_id[i] = (char *)(uintptr_t)slot->key;
+        h->created[i] = ri_stmt_time(s, 2);
+        h->cur_stage[i] = intern_opt(&h->stages, stg, sl);
+        h->cur_status[i] = status ? role_of(status) : RI_STATUS_OPEN;
+        h->cur_amount[i] = ri_stmt_f64(s, 5);
+        h->cur_close[i] = ri_stmt_time(s, 6);
+        h->cur_owner[i] = intern_opt(&h->owners, own, ol);
+        h->cur_prob[i] = ri_stmt_f64(s, 8);
+        h->deleted_at[i] = ri_stmt_time(s, 9);
+        i++;
+    }
+    ri_stmt_free(s);
+    if (rc == RI_OK || rc == RI_ERR_NOTFOUND)
+        rc = RI_OK;
+    h->n = i;
+    return rc;
+}
+
+static size_t find_rowid(const struct ri_history *h, int64_t rowid, size_t hint)
+{
+    size_t lo = 0, hi = h->n;
+    if (hint < h->n && h->rowid[hint] == rowid)
+        return hint;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (h->rowid[mid] < rowid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < h->n && h->rowid[lo] == rowid ? lo : SIZE_MAX;
+}
+
+static ri_err load_events(struct ri_ctx *ctx, struct ri_store *st, struct ri_history *h)
+{
+    struct ri_stmt *s = NULL;
+    int64_t n = 0;
+    size_t k = 0, deal = 0;
+    ri_err rc = ri_store_query_i64(ctx, st, "SELECT count(*) FROM deal_events", &n);
+    if (!rc)
+        rc = hist_alloc_events(ctx, h, (size_t)n);
+    if (!rc)
+        rc = ri_stmt_prepare(ctx, st,
+                             "SELECT deal_id, at, kind, stage, amount, close_date, owner, "
+                             "probability FROM deal_events ORDER BY deal_id, at, id",
+                             &s);
+    while (!rc && k < h->n_ev && (rc = ri_stmt_step(ctx, s)) == RI_OK) {
+        size_t sl, ol;
+        const char *kind = ri_stmt_text(s, 2, NULL);
+        const char *stg = ri_stmt_text(s, 3, &sl), *own = ri_stmt_text(s, 6, &ol);
+        size_t d = find_rowid(h, ri_stmt_i64(s, 0), deal);
+        if (d == SIZE_MAX)
+            continue; /* foreign keys make this impossible; skip rather than trust it */
+        while (deal < d)
+            h->ev_start[++deal] = k;
+        h->ev_at[k] = ri_stmt_i64(s, 1);
+        h->ev_kind[k] = kind && !strcmp(kind, "deleted")    ? EV_DELETED
+                        : kind && !strcmp(kind, "restored") ? EV_RESTORED
+                                                            : EV_OTHER;
+        h->ev_stage[k] = intern_opt(&h->stages, stg, sl);
+        h->ev_amount[k] = ri_stmt_f64(s, 4);
+        h->ev_close[k] = ri_stmt_time(s, 5);
+        h->ev_owner[k] = intern_opt(&h->owners, own, ol);
+        h->ev_prob[k] = ri_stmt_f64(s, 7);
+        k++;
+    }
+    ri_stmt_free(s);
+    if (rc == RI_ERR_NOTFOUND)
+        rc = RI_OK;
+    while (deal < h->n)
+        h->ev_start[++deal] = k;
+    h->n_ev = k;
+    return rc;
+}
+
+static int cmp_rank(const void *a, const void *b, const double *key)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    if (key[x] < key[y])
+        return -1;
+    if (key[x] > key[y])
+        return 1;
+    return x < y ? -1 : x > y;
+}
+
+/* Orders stages: configured ones by their ord; unconfigured open stages by their mean
+ * relative position in the deals' paths; then won, then lost. */
+static void order_stages(struct ri_history *h, struct stage_cfg *c)
+{
+    size_t ns = h->stages.n;
+    double *key = ri_calloc(ns + 1, sizeof(*key));
+    double *sum = ri_calloc(ns + 1, sizeof(*sum));
+    double *cnt = ri_calloc(ns + 1, sizeof(*cnt));
+    int32_t *path = ri_calloc(ns + 1, sizeof(*path));
+    uint8_t *on = ri_calloc(ns + 1, sizeof(*on));
+    bool any_unconfigured = false;
+
+    for (int32_t id = 0; (size_t)id < ns; id++) {
+        if ((size_t)id >= c->cap || c->ord[id] < 0) {
+            const char *nm = ri_intern_str(&h->stages, id);
+            char low[64];
+            size_t i;
+            for (i = 0; nm[i] && i + 1 < sizeof(low); i++)
+                low[i] = (char)((nm[i] >= 'A' && nm[i] <= 'Z') ? nm[i] + 32 : nm[i]);
+            low[i] = '\0';
+            cfg_set(c, id, 1000 + id,
+                    strstr(low, "won") ? RI_STATUS_WON
+                    : strstr(low, "lost") ? RI_STATUS_LOST
+                                          : RI_STATUS_OPEN,
+                    0);
+        }
+        if (c->ord[id] >= 1000 && c->role[id] == RI_STATUS_OPEN)
+            any_unconfigured = true;
+    }
+    if (any_unconfigured) {
+        for (size_t d = 0; d < h->n; d++) {
+            size_t len = 0;
+            for (size_t k = h->ev_start[d]; k < h->ev_start[d + 1]; k++) {
+                int32_t s = h->ev_stage[k];
+                if (s < 0 || c->role[s] != RI_STATUS_OPEN || on[s])
+                    continue;
+                on[s] = 1;
+                path[len++] = s;
+            }
+            for (size_t i = 0; i < len; i++) {
+                on[path[i]] = 0;
+                sum[path[i]] += len > 1 ? (double)i / (double)(len - 1) : 0.0;
+                cnt[path[i]] += 1.0;
+            }
+        }
+        h->order_inferred = 1;
+    }
+    for (int32_t id = 0; (size_t)id < ns; id++) {
+        double base = c->role[id] == RI_STATUS_WON ? 2e6 : c->role[id] == RI_STATUS_LOST ? 3e6 : 0;
+        if (c->ord[id] < 1000)
+            key[id] = base + (double)c->ord[id];
+        else
+            key[id] = base + 1000.0 + (cnt[id] > 0 ? sum[id] / cnt[id] * 1000.0 : 999.0);
+    }
+    h->by_rank = ri_calloc(ns + 1, sizeof(*h->by_rank));
+    h->stage_rank = ri_calloc(ns + 1, sizeof(*h->stage_rank));
+    h->stage_role = ri_calloc(ns + 1, sizeof(*h->stage_role));
+    h->stage_late = ri_calloc(ns + 1, sizeof(*h->stage_late));
+    for (int32_t id = 0; (size_t)id < ns; id++)
+        h->by_rank[id] = id;
+    /* insertion sort: there are a handful of stages */
+    for (size_t i = 1; i < ns; i++)
+        for (size_t j = i; j > 0 && cmp_rank(&h->by_rank[j - 1], &h->by_rank[j], key) > 0; j--) {
+            int32_t t = h->by_rank[j];
+            h->by_rank[j] = h->by_rank[j - 1];
+            h->by_rank[j - 1] = t;
+        }
+    for (size_t r = 0; r < ns; r++) {
+        int32_t id = h->by_rank[r];
+        h->stage_rank[id] = (int32_t)r;
+        h->stage_role[id] = c->role[id] ? c->role[id] : RI_STATUS_OPEN;
+        h->stage_late[id] = c->late[id];
+    }
+    ri_free(key);
+    ri_free(sum);
+    ri_free(cnt);
+    ri_free(path);
+    ri_free(on);
+}
+
+/* Re-indexes stage ids so that the public index is the order (0 = first stage). */
+static void renumber_stages(struct ri_history *h)
+{
+    struct ri_intern ordered;
+    size_t ns = h->stages.n;
+    int32_t *remap = ri_calloc(ns + 1, sizeof(*remap));
+    uint8_t *role = ri_calloc(ns + 1, sizeof(*role)), *late = ri_calloc(ns + 1, sizeof(*late));
+    ri_intern_init(&ordered);
+    for (size_t r = 0; r < ns; r++) {
+        int32_t id = h->by_rank[r];
+        const char *nm = ri_intern_str(&h->stages, id);
+        remap[id] = ri_intern_id(&ordered, nm, strlen(nm));
+        role[r] = h->stage_role[id];
+        late[r] = h->stage_late[id];
+    }
+    for (size_t d = 0; d < h->n; d++)
+        if (h->cur_stage[d] >= 0)
+            h->cur_stage[d] = remap[h->cur_stage[d]];
+    for (size_t k = 0; k < h->n_ev; k++)
+        if (h->ev_stage[k] >= 0)
+            h->ev_stage[k] = remap[h->ev_stage[k]];
+    ri_intern_release(&h->stages);
+    h->stages = ordered;
+    ri_free(h->stage_role);
+    ri_free(h->stage_late);
+    h->stage_role = role;
+    h->stage_late = late;
+    for (size_t r = 0; r < ns; r++) {
+        h->stage_rank[r] = (int32_t)r;
+        h->by_rank[r] = (int32_t)r;
+    }
+    ri_free(remap);
+}
+
+ri_err ri_history_load(struct ri_ctx *ctx, struct ri_history **out)
+{
+    struct ri_store *st = ri_ctx_store(ctx);
+    struct ri_history *h;
+    struct stage_cfg cfg = {NULL, NULL, NULL, 0};
+    ri_err rc;
+    *out = NULL;
+    if (!st)
+        return ri_fail(ctx, RI_ERR_INVALID, "no store open");
+    h = ri_calloc(1, sizeof(*h));
+    ri_strmap_init(&h->ids);
+    ri_intern_init(&h->stages);
+    ri_intern_init(&h->owners);
+    rc = load_stage_cfg(ctx, st, h, &cfg);
+    if (!rc)
+        rc = load_deals(ctx, st, h);
+    if (!rc)
+        rc = load_events(ctx, st, h);
+    if (!rc) {
+        order_stages(h, &cfg);
+        renumber_stages(h);
+    }
+    ri_free(cfg.ord);
+    ri_free(cfg.role);
+    ri_free(cfg.late);
+    if (rc) {
+        ri_history_free(h);
+        return rc;
+    }
+    *out = h;
+    return RI_OK;
+}
+
+size_t ri_history_n_deals(const struct ri_history *h)
+{
+    return h->n;
+}
+
+size_t ri_history_n_events(const struct ri_history *h)
+{
+    return h->n_ev;
+}
+
+const char *ri_history_deal_id(const struct ri_history *h, size_t i)
+{
+    return i < h->n ? h->crm_id[i] : NULL;
+}
+
+ri_time ri_history_created(const struct ri_history *h, size_t i)
+{
+    return i < h->n ? h->created[i] : RI_TIME_NONE;
+}
+
+size_t ri_history_n_stages(const struct ri_history *h)
+{
+    return h->stages.n;
+}
+
+const char *ri_history_stage_name(const struct ri_history *h, int32_t stage)
+{
+    return ri_intern_str(&h->stages, stage);
+}
+
+const char *ri_history_owner_name(const struct ri_history *h, int32_t owner)
+{
+    return ri_intern_str(&h->owners, owner);
+}
+
+ptrdiff_t ri_history_find(const struct ri_history *h, const char *deal_id)
+{
+    const int64_t *v = ri_strmap_get(&h->ids, deal_id, strlen(deal_id));
+    return v ? (ptrdiff_t)*v : -1;
+}
+
+enum ri_status ri_history_stage_role(const struct ri_history *h, int32_t stage)
+{
+    if (stage < 0 || (size_t)stage >= h->stages.n)
+        return RI_STATUS_OPEN;
+    return (enum ri_status)h->stage_role[stage];
+}
+
+int ri_history_stage_is_late(const struct ri_history *h, int32_t stage)
+{
+    if (stage < 0 || (size_t)stage >= h->stages.n)
+        return 0;
+    return h->stage_late[stage];
+}
+
+int ri_history_order_inferred(const struct ri_history *h)
+{
+    return h->order_inferred;
+}
+
+ri_err ri_asof_state_init(struct ri_asof_state *st, const struct ri_history *h)
+{
+    size_t n = h->n + 1;
+    memset(st, 0, sizeof(*st));
+    st->n = h->n;
+    st->exists = ri_try_alloc(n * sizeof(*st->exists));
+    st->status = ri_try_alloc(n * sizeof(*st->status));
+    st->stage = ri_try_alloc(n * sizeof(*st->stage));
+    st->stage_since = ri_try_alloc(n * sizeof(*st->stage_since));
+    st->amount = ri_try_alloc(n * sizeof(*st->amount));
+    st->first_amount = ri_try_alloc(n * sizeof(*st->first_amount));
+    st->close_date = ri_try_alloc(n * sizeof(*st->close_date));
+    st->first_close_date = ri_try_alloc(n * sizeof(*st->first_close_date));
+    st->probability = ri_try_alloc(n * sizeof(*st->probability));
+    st->owner = ri_try_alloc(n * sizeof(*st->owner));
+    st->n_stage_changes = ri_try_alloc(n * sizeof(*st->n_stage_changes));
+    st->n_regressions = ri_try_alloc(n * sizeof(*st->n_regressions));
+    st->n_skips = ri_try_alloc(n * sizeof(*st->n_skips));
+    st->n_close_pushes = ri_try_alloc(n * sizeof(*st->n_close_pushes));
+    st->n_amount_changes = ri_try_alloc(n * sizeof(*st->n_amount_changes));
+    st->reached_late = ri_try_alloc(n * sizeof(*st->reached_late));
+    if (!st->exists || !st->status || !st->stage || !st->stage_since || !st->amount ||
+        !st->first_amount || !st->close_date || !st->first_close_date || !st->probability ||
+        !st->owner || !st->n_stage_changes || !st->n_regressions || !st->n_skips ||
+        !st->n_close_pushes || !st->n_amount_changes || !st->reached_late) {
+        ri_asof_state_release(st);
+        return RI_ERR_NOMEM;
+    }
+    return RI_OK;
+}
+
+void ri_asof_state_release(struct ri_asof_state *st)
+{
+    ri_free(st->exists);
+    ri_free(st->status);
+    ri_free(st->stage);
+    ri_free(st->stage_since);
+    ri_free(st->amount);
+    ri_free(st->first_amount);
+    ri_free(st->close_date);
+    ri_free(st->first_close_date);
+    ri_free(st->probability);
+    ri_free(st->owner);
+    ri_free(st->n_stage_changes);
+    ri_free(st->n_regressions);
+    ri_free(st->n_skips);
+    ri_free(st->n_close_pushes);
+    ri_free(st->n_amount_changes);
+    ri_free(st->reached_late);
+    memset(st, 0, sizeof(*st));
+}
+
+static uint16_t inc16(uint16_t v)
+{
+    return v < UINT16_MAX ? (uint16_t)(v + 1) : v;
+}
+
+/* Moves deal i of st into stage s at time at, counting the change. */
+static void enter_stage(const struct ri_history *h, struct ri_asof_state *st, size_t i,
+                        int32_t s, ri_time at)
+{
+    int32_t old = st->stage[i];
+    if (s == old)
+        return;
+    if (old >= 0) {
+        st->n_stage_changes[i] = inc16(st->n_stage_changes[i]);
+        if (h->stage_role[old] == RI_STATUS_OPEN && h->stage_role[s] == RI_STATUS_OPEN) {
+            if (s < old)
+                st->n_regressions[i] = inc16(st->n_regressions[i]);
+            else if (s > old + 1)
+                st->n_skips[i] = inc16(st->n_skips[i]);
+        }
+    }
+    st->stage[i] = s;
+    st->stage_since[i] = at;
+    if (h->stage_late[s])
+        st->reached_late[i] = 1;
+}
+
+static void replay_deal(const struct ri_history *h, size_t i, ri_time at, struct ri_asof_state *st)
+{
+    size_t k0 = h->ev_start[i], k1 = h->ev_start[i + 1], k;
+    ri_time created = h->created[i];
+    bool alive = true;
+
+    st->stage[i] = -1;
+    st->stage_since[i] = created;
+    st->amount[i] = st->first_amount[i] = NAN;
+    st->close_date[i] = st->first_close_date[i] = RI_TIME_NONE;
+    st->probability[i] = NAN;
+    st->owner[i] = -1;
+    st->n_stage_changes[i] = st->n_regressions[i] = st->n_skips[i] = 0;
+    st->n_close_pushes[i] = st->n_amount_changes[i] = 0;
+    st->reached_late[i] = 0;
+
+    /* values before the first event: the first value each field is given */
+    for (k = k0; k < k1; k++) {
+        if (st->stage[i] < 0 && h->ev_stage[k] >= 0 &&
+            h->stage_role[h->ev_stage[k]] == RI_STATUS_OPEN) {
+            st->stage[i] = h->ev_stage[k];
+            if (h->stage_late[h->ev_stage[k]] && h->ev_at[k] <= at)
+                st->reached_late[i] = 1;
+        }
+        if (isnan(st->amount[i]) && !isnan(h->ev_amount[k]))
+            st->amount[i] = st->first_amount[i] = h->ev_amount[k];
+        if (st->close_date[i] == RI_TIME_NONE && h->ev_close[k] != RI_TIME_NONE)
+            st->close_date[i] = st->first_close_date[i] = h->ev_close[k];
+        if (isnan(st->probability[i]) && !isnan(h->ev_prob[k]))
+            st->probability[i] = h->ev_prob[k];
+        if (st->owner[i] < 0 && h->ev_owner[k] >= 0)
+            st->owner[i] = h->ev_owner[k];
+    }
+    if (k0 == k1) {
+        /* no events: the deal's row */
+        st->amount[i] = st->first_amount[i] = h->cur_amount[i];
+        st->close_date[i] = st->first_close_date[i] = h->cur_close[i];
+        st->probability[i] = h->cur_prob[i];
+        st->owner[i] = h->cur_owner[i];
+        if (h->cur_status[i] == RI_STATUS_OPEN && h->cur_stage[i] >= 0) {
+            st->stage[i] = h->cur_stage[i];
+            st->reached_late[i] = h->stage_late[h->cur_stage[i]];
+        }
+    }
+    if (isnan(st->amount[i]))
+        st->amount[i] = st->first_amount[i] = h->cur_amount[i];
+    if (st->owner[i] < 0)
+        st->owner[i] = h->cur_owner[i];
+
+    for (k = k0; k < k1 && h->ev_at[k] <= at; k++) {
+        ri_time t = h->ev_at[k];
+        if (h->ev_kind[k] == EV_DELETED) {
+            alive = false;
+            continue;
+        }
+        if (h->ev_kind[k] == EV_RESTORED) {
+            alive = true;
+            continue;
+        }
+        if (h->ev_stage[k] >= 0)
+            enter_stage(h, st, i, h->ev_stage[k], t);
+        if (!isnan(h->ev_amount[k])) {
+            if (!isnan(st->amount[i]) && fabs(h->ev_amount[k] - st->amount[i]) > 1e-9 * (fabs(st->amount[i]) + 1))
+                st->n_amount_changes[i] = inc16(st->n_amount_changes[i]);
+            st->amount[i] = h->ev_amount[k];
+        }
+        if (h->ev_close[k] != RI_TIME_NONE) {
+            if (st->close_date[i] != RI_TIME_NONE && h->ev_close[k] > st->close_date[i])
+                st->n_close_pushes[i] = inc16(st->n_close_pushes[i]);
+            st->close_date[i] = h->ev_close[k];
+        }
+        if (!isnan(h->ev_prob[k]))
+            st->probability[i] = h->ev_prob[k];
+        if (h->ev_owner[k] >= 0)
+            st->owner[i] = h->ev_owner[k];
+    }
+    /* a closed deal is closed from its close date on */
+    if (h->cur_status[i] != RI_STATUS_OPEN && h->cur_close[i] != RI_TIME_NONE &&
+        h->cur_close[i] <= at &&
+        (st->stage[i] < 0 || h->stage_role[st->stage[i]] == RI_STATUS_OPEN)) {
+        if (h->cur_stage[i] >= 0) {
+            enter_stage(h, st, i, h->cur_stage[i], h->cur_close[i]);
+        } else {
+            st->stage[i] = -1;
+            st->stage_since[i] = h->cur_close[i];
+        }
+        st->close_date[i] = h->cur_close[i];
+        st->status[i] = h->cur_status[i];
+    } else {
+        st->status[i] = st->stage[i] >= 0 ? h->stage_role[st->stage[i]] : RI_STATUS_OPEN;
+    }
+    if (st->stage[i] >= 0 && st->status[i] != RI_STATUS_OPEN && st->close_date[i] == RI_TIME_NONE)
+        st->close_date[i] = st->stage_since[i];
+    if (h->deleted_at[i] != RI_TIME_NONE && h->deleted_at[i] <= at && k0 == k1)
+        alive = false;
+    st->exists[i] = alive;
+}
+
+ri_err ri_asof(const struct ri_history *h, ri_time at, struct ri_asof_state *st)
+{
+    if (st->n != h->n)
+        return RI_ERR_INVALID;
+    st->at = at;
+    for (size_t i = 0; i < h->n; i++) {
+        ri_time c = h->created[i];
+        if (c != RI_TIME_NONE && c > at) {
+            st->exists[i] = 0;
+            st->status[i] = RI_STATUS_NONE;
+            st->stage[i] = -1;
+            continue;
+        }
+        replay_deal(h, i, at, st);
+    }
+    return RI_OK;
+}
+
+void ri_asof_summarize(const struct ri_asof_state *st, struct ri_asof_summary *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->at = st->at;
+    for (size_t i = 0; i < st->n; i++) {
+        if (!st->exists[i])
+            continue;
+        out->existing++;
+        switch (st->status[i]) {
+        case RI_STATUS_WON:
+            out->won++;
+            if (!isnan(st->amount[i]))
+                out->won_amount += st->amount[i];
+            break;
+        case RI_STATUS_LOST:
+            out->lost++;
+            break;
+        default:
+            out->open++;
+            if (!isnan(st->amount[i]))
+                out->open_amount += st->amount[i];
+            if (st->reached_late[i])
+                out->open_late++;
+            break;
+        }
+    }
+}

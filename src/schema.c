@@ -1,0 +1,106 @@
+/*
+ * schema.c - the store's tables, as migrations applied in order.
+ *
+ * PRAGMA user_version holds the version of a store. Opening a store applies every
+ * migration after its version in one transaction (store_sqlite.c); a store with a
+ * version above ri_schema_version_current() was written by a newer revintel and is
+ * refused. Migrations are append only: a released one is never edited, a change is a
+ * new one. Times are INTEGER seconds since 1970-01-01 UTC (the v_* views show them as
+ * dates for people reading the store with sqlite3).
+ *
+ * deals holds the latest known state of each deal: the last snapshot that changed it
+ * (changed_snapshot) or a newer history row (then as_of says when; NULL means the as-of
+ * date of changed_snapshot); row_hash fingerprints the mapped fields so that an
+ * unchanged deal in the next export costs no write; deal_events holds what changed and when, event-sourced: each row
+ * says "at this time these fields took these values" (NULL: not part of this event).
+ * The as-of engine (history.c) replays them.
+ */
+#include "ri_internal.h"
+#include "schema.h"
+
+static const char *const migrations[] = {
+    /* 0 -> 1: the base tables */
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;\n"
+    "CREATE TABLE snapshots(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  kind TEXT NOT NULL,\n"
+    "  file TEXT NOT NULL,\n"
+    "  format TEXT, preset TEXT,\n"
+    "  as_of INTEGER,\n"
+    "  ingested_at INTEGER NOT NULL,\n"
+    "  content_hash TEXT,\n"
+    "  rows_read INTEGER NOT NULL DEFAULT 0,\n"
+    "  rows_accepted INTEGER NOT NULL DEFAULT 0,\n"
+    "  rows_quarantined INTEGER NOT NULL DEFAULT 0,\n"
+    "  deals_new INTEGER NOT NULL DEFAULT 0, deals_changed INTEGER NOT NULL DEFAULT 0,\n"
+    "  deals_deleted INTEGER NOT NULL DEFAULT 0, events_written INTEGER NOT NULL DEFAULT 0);\n"
+    "CREATE TABLE deals(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  crm_id TEXT NOT NULL UNIQUE,\n"
+    "  name TEXT, account TEXT, owner TEXT, region TEXT, industry TEXT, product TEXT,\n"
+    "  lead_source TEXT, type TEXT,\n"
+    "  created_at INTEGER,\n"
+    "  stage TEXT, status TEXT NOT NULL CHECK (status IN ('open','won','lost')),\n"
+    "  amount REAL, close_date INTEGER, probability REAL, forecast_category TEXT,\n"
+    "  loss_reason TEXT,\n"
+    "  attrs TEXT,\n"
+    "  row_hash INTEGER,\n"
+    "  as_of INTEGER,\n"
+    "  first_snapshot INTEGER NOT NULL REFERENCES snapshots(id),\n"
+    "  changed_snapshot INTEGER NOT NULL REFERENCES snapshots(id),\n"
+    "  deleted_at INTEGER);\n"
+    "CREATE TABLE deal_events(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  deal_id INTEGER NOT NULL REFERENCES deals(id),\n"
+    "  at INTEGER NOT NULL,\n"
+    "  kind TEXT NOT NULL,\n"
+    "  stage TEXT, amount REAL, close_date INTEGER, owner TEXT, probability REAL,\n"
+    "  forecast_category TEXT,\n"
+    "  snapshot_id INTEGER NOT NULL REFERENCES snapshots(id));\n"
+    "CREATE INDEX deal_events_by_deal ON deal_events(deal_id, at);\n"
+    "CREATE TABLE accounts(\n"
+    "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, industry TEXT, region TEXT,\n"
+    "  employees INTEGER, annual_revenue REAL, created_at INTEGER, attrs TEXT,\n"
+    "  snapshot_id INTEGER REFERENCES snapshots(id));\n"
+    "CREATE TABLE tickets(\n"
+    "  id INTEGER PRIMARY KEY, crm_id TEXT NOT NULL UNIQUE, account TEXT,\n"
+    "  opened_at INTEGER, resolved_at INTEGER, priority TEXT, team TEXT, attrs TEXT,\n"
+    "  snapshot_id INTEGER REFERENCES snapshots(id));\n"
+    "CREATE TABLE quarantine(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  snapshot_id INTEGER NOT NULL REFERENCES snapshots(id),\n"
+    "  file TEXT NOT NULL, line INTEGER NOT NULL, col INTEGER, column_name TEXT,\n"
+    "  reason TEXT NOT NULL, detail TEXT, raw TEXT);\n"
+    "CREATE TABLE runs(\n"
+    "  id INTEGER PRIMARY KEY, command TEXT NOT NULL, started_at INTEGER NOT NULL,\n"
+    "  finished_at INTEGER, status TEXT, detail TEXT);\n",
+
+    /* 1 -> 2: reps, the stage configuration, and readable views */
+    "CREATE TABLE reps(\n"
+    "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, manager TEXT, region TEXT);\n"
+    "CREATE TABLE stages(\n"
+    "  name TEXT PRIMARY KEY, ord INTEGER NOT NULL,\n"
+    "  role TEXT NOT NULL CHECK (role IN ('open','won','lost')),\n"
+    "  late INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;\n"
+    "CREATE INDEX quarantine_by_snapshot ON quarantine(snapshot_id, reason);\n"
+    "CREATE VIEW v_deals AS SELECT id, crm_id, name, account, owner, region, industry,\n"
+    "  product, lead_source, type, date(created_at, 'unixepoch') AS created_date, stage,\n"
+    "  status, amount, date(close_date, 'unixepoch') AS close_date, probability,\n"
+    "  forecast_category, loss_reason, attrs, deleted_at IS NOT NULL AS deleted FROM deals;\n"
+    "CREATE VIEW v_deal_events AS SELECT e.id, d.crm_id, datetime(e.at, 'unixepoch') AS at,\n"
+    "  e.kind, e.stage, e.amount, date(e.close_date, 'unixepoch') AS close_date, e.owner,\n"
+    "  e.probability, e.forecast_category, e.snapshot_id\n"
+    "  FROM deal_events e JOIN deals d ON d.id = e.deal_id;\n",
+};
+
+int ri_schema_version_current(void)
+{
+    return (int)RI_ARRAY_SIZE(migrations);
+}
+
+const char *ri_schema_migration(int from)
+{
+    if (from < 0 || from >= (int)RI_ARRAY_SIZE(migrations))
+        RI_BUG("no migration from schema version %d", from);
+    return migrations[from];
+}
