@@ -40,8 +40,11 @@ static void print_text(const struct ri_ingest_report *r, const char *file, int k
         printf(", tab-separated");
     else if (r->delimiter)
         printf(", '%c'-separated", r->delimiter);
-    printf(", mapping %s, %d columns mapped, %d custom), as of %s\n", r->preset,
-           r->columns_mapped, r->columns_custom, d);
+    printf(", mapping %s, %d columns mapped, %d custom)", r->preset, r->columns_mapped,
+           r->columns_custom);
+    if (r->as_of != RI_TIME_NONE)
+        printf(", as of %s", d);
+    printf("\n");
     printf("  rows: %llu read = %llu accepted + %llu quarantined\n",
            (unsigned long long)r->rows_read, (unsigned long long)r->rows_accepted,
            (unsigned long long)r->rows_quarantined);

@@ -160,10 +160,10 @@ struct ri_ingest_report {
     uint64_t events_written;
     int64_t duplicate_of;      /* > 0: this exact file was already ingested as that snapshot;
                                   nothing was written */
-    ri_time as_of;
+    ri_time as_of;             /* RI_TIME_NONE: the file has no dates */
     char format[8];            /* "csv" or "xlsx" */
     char delimiter;
-    char preset[32];           /* mapping used */
+    char preset[64];           /* mapping used: a preset, or the mapping file's name */
     int columns_mapped, columns_custom;
 };
 

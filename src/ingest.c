@@ -125,6 +125,12 @@ static void field_text(struct ingest *ing, enum ri_field f, const char **s, size
         n = ing->row.lens[c];
         ri_trim(&v, &n);
     }
+    c = ing->cm.fallback_of_field[f];
+    if (n == 0 && c >= 0 && (size_t)c < ing->row.n) {
+        v = ing->row.cells[c];
+        n = ing->row.lens[c];
+        ri_trim(&v, &n);
+    }
     if ((!v || n == 0) && ing->map.constants[f]) {
         v = ing->map.constants[f];
         n = strlen(v);
@@ -794,6 +800,7 @@ static ri_err opp_row(struct ingest *ing, ri_time *ev_at)
                           (int)(o.id_len > 64 ? 64 : o.id_len), o.id,
                           (unsigned long long)r->line);
     }
+    /* no created date: the export's as-of date, which may only be known at the end */
     if (o.created == RI_TIME_NONE && ing->map.created_from_as_of)
         o.created = r && r->created != RI_TIME_NONE ? r->created : ing->as_of;
     build_attrs(ing);
@@ -830,8 +837,8 @@ static ri_err opp_row(struct ingest *ing, ri_time *ev_at)
         if (rc)
             return rc;
         if (r->deleted) {
-            rc = write_event(ing, r->rowid, ing->as_of, "restored", -1, NAN, RI_TIME_NONE, -1, NAN,
-                             -1);
+            rc = write_event(ing, r->rowid, ing->as_of_given ? ing->as_of : -1, "restored", -1,
+                             NAN, RI_TIME_NONE, -1, NAN, -1);
             r->deleted = 0;
         }
         bool any = stage_ch || amount_ch || close_ch || owner_ch || prob_ch || fc_ch;
@@ -885,13 +892,29 @@ static ri_err finish_opportunities(struct ingest *ing)
 {
     ri_err rc = RI_OK;
     struct ri_stmt *s = NULL;
+    /* events need a time even when the file has no dates: then the time of the ingest */
+    ri_time ev_time = ing->as_of != RI_TIME_NONE ? ing->as_of : ing->now;
     /* the change events written before the as-of date was known */
     if (!ing->as_of_given) {
         rc = ri_stmt_prepare(ing->ctx, ing->st,
                              "UPDATE deal_events SET at = ?1 WHERE snapshot_id = ?2 AND at = -1",
                              &s);
         if (!rc) {
-            ri_stmt_bind_i64(s, 1, ing->as_of);
+            ri_stmt_bind_i64(s, 1, ev_time);
+            ri_stmt_bind_i64(s, 2, ing->snap);
+            rc = ri_stmt_run(ing->ctx, s);
+        }
+        ri_stmt_free(s);
+        s = NULL;
+    }
+    /* deals first seen without a created date take the as-of date */
+    if (!rc && ing->map.created_from_as_of) {
+        rc = ri_stmt_prepare(ing->ctx, ing->st,
+                             "UPDATE deals SET created_at = ?1 WHERE created_at IS NULL AND "
+                             "first_snapshot = ?2",
+                             &s);
+        if (!rc) {
+            ri_stmt_bind_time(s, 1, ing->as_of);
             ri_stmt_bind_i64(s, 2, ing->snap);
             rc = ri_stmt_run(ing->ctx, s);
         }
@@ -906,11 +929,11 @@ static ri_err finish_opportunities(struct ingest *ing)
             struct deal_rec *r = &ing->recs[i];
             if (!r->from_store || r->seen || r->deleted)
                 continue;
-            ri_stmt_bind_i64(s, 1, ing->as_of);
+            ri_stmt_bind_i64(s, 1, ev_time);
             ri_stmt_bind_i64(s, 2, r->rowid);
             rc = ri_stmt_run(ing->ctx, s);
             if (!rc)
-                rc = write_event(ing, r->rowid, ing->as_of, "deleted", -1, NAN, RI_TIME_NONE, -1,
+                rc = write_event(ing, r->rowid, ev_time, "deleted", -1, NAN, RI_TIME_NONE, -1,
                                  NAN, -1);
             ing->rep->deals_deleted++;
         }
@@ -1488,8 +1511,12 @@ ri_err ri_ingest(struct ri_ctx *ctx, const struct ri_ingest_opts *opts,
     snprintf(report->format, sizeof(report->format), "%s", ri_reader_format(ing.rd));
     report->delimiter = ri_reader_delimiter(ing.rd);
     ropts.delimiter = report->delimiter;
-    snprintf(report->preset, sizeof(report->preset), "%s",
-             opts->map && strcmp(ing.map.preset, opts->map) != 0 ? opts->map : ing.map.preset);
+    if (opts->map && strcmp(ing.map.preset, opts->map) != 0) {
+        const char *base = strrchr(opts->map, '/');
+        snprintf(report->preset, sizeof(report->preset), "%s", base ? base + 1 : opts->map);
+    } else {
+        snprintf(report->preset, sizeof(report->preset), "%s", ing.map.preset);
+    }
     rc = ri_reader_next(ing.rd, &header);
     if (rc == RI_ERR_NOTFOUND) {
         rc = ri_fail(ctx, RI_ERR_PARSE, "'%s' is empty: no header row", ing.file);
@@ -1532,9 +1559,10 @@ ri_err ri_ingest(struct ri_ctx *ctx, const struct ri_ingest_opts *opts,
         rc = run_rows(&ing);
     if (rc)
         goto out;
+    /* a file with no dates at all has no as-of date (RI_TIME_NONE) */
     if (!ing.as_of_given)
         ing.as_of = ing.max_date != INT64_MIN ? ing.max_date - ing.max_date % RI_DAY
-                                              : ing.now - ing.now % RI_DAY;
+                                              : RI_TIME_NONE;
     report->as_of = ing.as_of;
     rc = find_same_file(&ing, &report->duplicate_of);
     if (rc)

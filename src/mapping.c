@@ -9,7 +9,8 @@
  * and "close_date" differ, but "Close Date" and "close date" do not). Each field takes
  * at most one column; a column that matches no field is kept as a custom attribute.
  * HubSpot's `Date entered "<stage> (<pipeline>)"` columns, and those a mapping file
- * lists under [events], become stage-entry events.
+ * lists under [events], become stage-entry events. A [columns] entry "A | B" takes
+ * column A, and column B on rows where A is empty.
  *
  * A mapping file is INI: [file], [columns], [constants], [events], [values.FIELD] and
  * [stages]; see examples/mappings/README.md.
@@ -537,6 +538,26 @@ static bool header_is(const char *hdr, const char *want)
     return a[0] && !strcmp(a, b);
 }
 
+/* Which alternative of "A | B | ..." hdr is: 0 for A, 1 for B, ...; -1 if none. */
+static int alternative(const char *spec, const char *hdr)
+{
+    int k = 0;
+    const char *p = spec;
+    while (p) {
+        const char *bar = strchr(p, '|');
+        const char *s = p;
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        char one[256];
+        ri_trim(&s, &len);
+        snprintf(one, sizeof(one), "%.*s", (int)len, s);
+        if (len && header_is(hdr, one))
+            return k;
+        p = bar ? bar + 1 : NULL;
+        k++;
+    }
+    return -1;
+}
+
 static bool in_list(char **list, size_t n, const char *hdr)
 {
     for (size_t i = 0; i < n; i++)
@@ -596,6 +617,7 @@ ri_err ri_colmap_build(struct ri_ctx *ctx, const char *file, enum ri_ingest_kind
     cm->event_stages = ri_calloc(n ? n : 1, sizeof(*cm->event_stages));
     for (int f = 0; f < RI_F__COUNT; f++) {
         cm->col_of_field[f] = -1;
+        cm->fallback_of_field[f] = -1;
         best_score[f] = 1 << 30;
     }
     for (size_t c = 0; c < n; c++) {
@@ -622,12 +644,19 @@ ri_err ri_colmap_build(struct ri_ctx *ctx, const char *file, enum ri_ingest_kind
         if (in_list(m->custom, m->n_custom, h))
             continue;
         for (int f = 0; f < RI_F__COUNT; f++) {
-            if (m->columns[f] && header_is(h, m->columns[f])) {
+            int alt = m->columns[f] ? alternative(m->columns[f], h) : -1;
+            if (alt == 0) {
                 score = 0;
                 field = f;
                 break;
             }
+            if (alt > 0 && cm->fallback_of_field[f] < 0) {
+                cm->fallback_of_field[f] = (int)c;
+                cm->field_of_col[c] = -4;
+            }
         }
+        if (field < 0 && cm->field_of_col[c] == -4)
+            continue;
         if (field < 0 && cm->field_of_col[c] == -3)
             continue;
         if (field < 0 && kind == RI_KIND_OPPORTUNITIES && !strncmp(norm, "date_entered_", 13)) {
@@ -671,10 +700,16 @@ ri_err ri_colmap_build(struct ri_ctx *ctx, const char *file, enum ri_ingest_kind
     for (size_t e = 0; e < cm->n_event_cols; e++) {
         size_t c = cm->event_cols[e];
         for (int f = 0; f < RI_F__COUNT; f++)
-            if (m->columns[f] && cm->col_of_field[f] < 0 && header_is(cm->header[c], m->columns[f]))
+            if (m->columns[f] && cm->col_of_field[f] < 0 &&
+                alternative(m->columns[f], cm->header[c]) == 0)
                 cm->col_of_field[f] = (int)c;
     }
     for (int f = 0; f < RI_F__COUNT; f++) {
+        if (cm->col_of_field[f] < 0 && cm->fallback_of_field[f] >= 0) {
+            /* only the fallback is present: it is the column */
+            cm->col_of_field[f] = cm->fallback_of_field[f];
+            cm->fallback_of_field[f] = -1;
+        }
         if (m->columns[f] && cm->col_of_field[f] < 0 && !m->constants[f]) {
             rc = ri_fail(ctx, RI_ERR_INVALID,
                          "'%s': the mapping names column '%s' for %s, but the file has no such "
@@ -684,7 +719,7 @@ ri_err ri_colmap_build(struct ri_ctx *ctx, const char *file, enum ri_ingest_kind
         }
     }
     for (size_t c = 0; c < n; c++) {
-        if (cm->field_of_col[c] >= 0)
+        if (cm->field_of_col[c] >= 0 || cm->field_of_col[c] == -4)
             cm->mapped++;
         else if (cm->field_of_col[c] == -1)
             cm->custom++;

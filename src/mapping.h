@@ -58,7 +58,7 @@ struct ri_mapping {
     bool created_from_as_of;         /* missing created date: use the export's as-of date */
     bool id_from_line;               /* no id column: the id is "L<line>" */
     bool partial;                    /* not a full export: absent deals are not deleted */
-    char *columns[RI_F__COUNT];      /* [columns] field = source header */
+    char *columns[RI_F__COUNT];      /* [columns] field = source header, or "A | B": A, else B */
     char *constants[RI_F__COUNT];    /* [constants] field = value */
     struct ri_pair *events;          /* [events] date column = stage entered */
     size_t n_events, cap_events;
@@ -83,6 +83,7 @@ struct ri_colmap {
     size_t ncols;
     int *field_of_col;               /* RI_F_* or -1 (custom) or -2 (ignored) or -3 (event) */
     int col_of_field[RI_F__COUNT];   /* -1: absent */
+    int fallback_of_field[RI_F__COUNT]; /* "A | B" in [columns]: B, used where A is empty */
     char **header;                   /* original names */
     size_t *event_cols;              /* columns that are stage-entry dates */
     char **event_stages;             /* stage entered, per event column (borrowed) */
