@@ -1,0 +1,211 @@
+/*
+ * test_history.c - the as-of engine's replay rules, on a hand-built history.
+ *
+ * Stages (configured order): Prospecting < Qualification < Proposal < Negotiation (late),
+ * then Closed Won, Closed Lost. Each expected value below is read off the fixture by
+ * hand; the comments give the reasoning.
+ */
+#include "harness.h"
+#include "revintel.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static char dir[64];
+static struct ri_ctx *ctx;
+static struct ri_history *h;
+static struct ri_asof_state st;
+
+static void write_file(const char *name, const char *text)
+{
+    char p[256];
+    FILE *f;
+    snprintf(p, sizeof(p), "%s/%s", dir, name);
+    f = fopen(p, "w");
+    if (!f)
+        abort();
+    fputs(text, f);
+    fclose(f);
+}
+
+static void load(const char *kind, const char *name, const char *map)
+{
+    struct ri_ingest_opts o = RI_INGEST_OPTS_INIT;
+    struct ri_ingest_report rep;
+    char p[256], m[256];
+    snprintf(p, sizeof(p), "%s/%s", dir, name);
+    snprintf(m, sizeof(m), "%s/%s", dir, map ? map : "");
+    o.kind = (enum ri_ingest_kind)ri_ingest_kind_parse(kind);
+    o.path = p;
+    o.map = map ? m : NULL;
+    if (ri_ingest(ctx, &o, &rep) != RI_OK) {
+        fprintf(stderr, "ingest %s: %s\n", name, ri_errmsg(ctx));
+        abort();
+    }
+}
+
+static ri_time day(const char *iso)
+{
+    ri_time t = 0;
+    ri_parse_date(iso, strlen(iso), RI_DATE_ISO, &t);
+    return t;
+}
+
+static size_t deal(const char *id)
+{
+    ptrdiff_t i = ri_history_find(h, id);
+    if (i < 0)
+        abort();
+    return (size_t)i;
+}
+
+static const char *stage_at(const char *id, const char *when)
+{
+    size_t i = deal(id);
+    ri_asof(h, day(when), &st);
+    return st.stage[i] >= 0 ? ri_history_stage_name(h, st.stage[i]) : "(unknown)";
+}
+
+static void setup(void)
+{
+    char p[256];
+    snprintf(dir, sizeof(dir), "/tmp/ri-hist-XXXXXX");
+    if (!mkdtemp(dir))
+        abort();
+    write_file("map.ini", "[stages]\n"
+                          "order = Prospecting, Qualification, Proposal, Negotiation, Closed Won, "
+                          "Closed Lost\n"
+                          "won = Closed Won\nlost = Closed Lost\nlate = Negotiation\n");
+    write_file("o.csv", "id,created_date,stage,amount,close_date,owner\n"
+                        /* P: a path with a skip, a regression and a win */
+                        "P,2024-01-01,Closed Won,900,2024-03-01,ann\n"
+                        /* Q: history never reaches a terminal row; its row says lost */
+                        "Q,2024-01-01,Closed Lost,500,2024-02-15,bob\n"
+                        /* R: no history; open */
+                        "R,2024-01-10,Proposal,300,2024-06-01,ann\n"
+                        /* S: no history; won on 2024-02-20 */
+                        "S,2024-01-05,Closed Won,700,2024-02-20,bob\n"
+                        /* T: created later than the dates asked */
+                        "T,2024-05-01,Prospecting,100,2024-07-01,bob\n");
+    write_file("h.csv", "opportunity_id,stage,changed_at,amount,close_date\n"
+                        "P,Prospecting,2024-01-01,1000,2024-02-01\n"
+                        "P,Proposal,2024-01-10,,\n"            /* skip over Qualification */
+                        "P,Qualification,2024-01-20,800,2024-02-15\n" /* regression; push */
+                        "P,Negotiation,2024-02-01,900,\n"      /* skip over Proposal */
+                        "P,Closed Won,2024-03-01,,\n"
+                        "Q,Qualification,2024-01-01,,\n"
+                        "Q,Negotiation,2024-02-01,,\n");
+    ctx = ri_ctx_new();
+    snprintf(p, sizeof(p), "%s/t.db", dir);
+    if (ri_store_open(ctx, p, RI_OPEN_CREATE) != RI_OK)
+        abort();
+    load("opportunities", "o.csv", "map.ini");
+    load("history", "h.csv", NULL);
+    if (ri_history_load(ctx, &h) != RI_OK || ri_asof_state_init(&st, h) != RI_OK)
+        abort();
+}
+
+TEST(stage_order_is_configured)
+{
+    CHECK_EQ_INT(ri_history_n_deals(h), 5);
+    CHECK_EQ_INT(ri_history_n_events(h), 7);
+    CHECK_EQ_INT(ri_history_n_stages(h), 6);
+    CHECK_STR(ri_history_stage_name(h, 0), "Prospecting");
+    CHECK_STR(ri_history_stage_name(h, 3), "Negotiation");
+    CHECK_EQ_INT(ri_history_stage_role(h, 4), RI_STATUS_WON);
+    CHECK_EQ_INT(ri_history_stage_role(h, 5), RI_STATUS_LOST);
+    CHECK_EQ_INT(ri_history_stage_is_late(h, 3), 1);
+    CHECK_EQ_INT(ri_history_stage_is_late(h, 2), 0);
+    CHECK_EQ_INT(ri_history_order_inferred(h), 0);
+}
+
+TEST(path_with_skip_regression_and_win)
+{
+    size_t p = deal("P");
+    CHECK_STR(stage_at("P", "2024-01-05"), "Prospecting");
+    CHECK_STR(stage_at("P", "2024-01-15"), "Proposal");
+    /* Prospecting -> Proposal skips one stage */
+    CHECK_EQ_INT(st.n_skips[p], 1);
+    CHECK_EQ_INT(st.n_regressions[p], 0);
+    CHECK_STR(stage_at("P", "2024-01-25"), "Qualification");
+    CHECK_EQ_INT(st.n_regressions[p], 1);
+    /* close date 2024-02-01 -> 2024-02-15: one push; amount 1000 -> 800: one change */
+    CHECK_EQ_INT(st.n_close_pushes[p], 1);
+    CHECK_EQ_INT(st.n_amount_changes[p], 1);
+    CHECK_NEAR(st.amount[p], 800, 1e-9);
+    CHECK_NEAR(st.first_amount[p], 1000, 1e-9);
+    CHECK_EQ_INT(st.stage_since[p], day("2024-01-20"));
+    CHECK_EQ_INT(st.reached_late[p], 0);
+    CHECK_STR(stage_at("P", "2024-02-10"), "Negotiation");
+    CHECK_EQ_INT(st.n_skips[p], 2);
+    CHECK_EQ_INT(st.reached_late[p], 1);
+    CHECK_EQ_INT(st.status[p], RI_STATUS_OPEN);
+    CHECK_STR(stage_at("P", "2024-03-01"), "Closed Won");
+    CHECK_EQ_INT(st.status[p], RI_STATUS_WON);
+    CHECK_EQ_INT(st.n_stage_changes[p], 4);
+    CHECK_NEAR(st.amount[p], 900, 1e-9);
+}
+
+TEST(row_closes_a_deal_its_history_leaves_open)
+{
+    size_t q = deal("Q");
+    CHECK_STR(stage_at("Q", "2024-02-10"), "Negotiation");
+    CHECK_EQ_INT(st.status[q], RI_STATUS_OPEN);
+    /* the row says lost on 2024-02-15 */
+    CHECK_STR(stage_at("Q", "2024-02-15"), "Closed Lost");
+    CHECK_EQ_INT(st.status[q], RI_STATUS_LOST);
+    CHECK_EQ_INT(st.close_date[q], day("2024-02-15"));
+    CHECK_EQ_INT(st.reached_late[q], 1);
+}
+
+TEST(deals_without_events_replay_from_their_row)
+{
+    size_t r = deal("R"), s = deal("S"), t = deal("T");
+    CHECK_STR(stage_at("R", "2024-01-10"), "Proposal");
+    CHECK_EQ_INT(st.status[r], RI_STATUS_OPEN);
+    CHECK_EQ_INT(st.stage_since[r], day("2024-01-10"));
+    CHECK_EQ_INT(st.exists[r], 1);
+    /* S is open in an unknown stage until its close date, then won */
+    CHECK_STR(stage_at("S", "2024-02-19"), "(unknown)");
+    CHECK_EQ_INT(st.status[s], RI_STATUS_OPEN);
+    CHECK_STR(stage_at("S", "2024-02-20"), "Closed Won");
+    CHECK_EQ_INT(st.status[s], RI_STATUS_WON);
+    /* T does not exist before it was created */
+    ri_asof(h, day("2024-04-30"), &st);
+    CHECK_EQ_INT(st.exists[t], 0);
+    ri_asof(h, day("2024-05-01"), &st);
+    CHECK_EQ_INT(st.exists[t], 1);
+    CHECK_EQ_INT(st.exists[deal("R")], 1);
+}
+
+TEST(summary_counts)
+{
+    struct ri_asof_summary sum;
+    /* on 2024-03-01: P won (900), Q lost, S won (700), R open (300), T not created */
+    ri_asof(h, day("2024-03-01"), &st);
+    ri_asof_summarize(&st, &sum);
+    CHECK_EQ_INT(sum.existing, 4);
+    CHECK_EQ_INT(sum.won, 2);
+    CHECK_EQ_INT(sum.lost, 1);
+    CHECK_EQ_INT(sum.open, 1);
+    CHECK_NEAR(sum.won_amount, 1600, 1e-9);
+    CHECK_NEAR(sum.open_amount, 300, 1e-9);
+    CHECK_EQ_INT(sum.open_late, 0);
+}
+
+int main(void)
+{
+    BEGIN("test_history");
+    ri_set_log_level(RI_LOG_ERROR);
+    setup();
+    RUN(stage_order_is_configured);
+    RUN(path_with_skip_regression_and_win);
+    RUN(row_closes_a_deal_its_history_leaves_open);
+    RUN(deals_without_events_replay_from_their_row);
+    RUN(summary_counts);
+    ri_asof_state_release(&st);
+    ri_history_free(h);
+    ri_ctx_free(ctx);
+    return DONE();
+}
