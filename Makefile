@@ -41,7 +41,7 @@ FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz-replay/%)
 LIB      := $(BUILD)/librevintel.a
 BIN      := $(BUILD)/revintel
 
-.PHONY: all deps demo test check check-asan unit golden fuzz fuzz-replay bench lint fmt \
+.PHONY: all deps demo test check check-asan unit golden datasets fuzz fuzz-replay bench lint fmt \
         check-symbols clean install
 all: $(BIN)
 
@@ -78,7 +78,7 @@ demo: deps
 test: deps
 	$(MAKE) check-asan DEVELOPER=1
 
-check: unit golden fuzz-replay
+check: unit golden datasets fuzz-replay
 
 check-asan:
 	$(MAKE) check SANITIZE=address,undefined
@@ -88,6 +88,9 @@ unit: $(UNIT_BIN)
 
 golden: $(BIN)
 	@sh tests/run_golden.sh $(BIN)
+
+datasets: $(BIN)
+	@sh tests/run_datasets.sh $(BIN)
 
 fuzz-replay: $(FUZZ_REPLAY)
 	@sh tests/fuzz/run_replay.sh $(BUILD)/fuzz-replay

@@ -759,7 +759,7 @@ ri_err ri_colmap_build(struct ri_ctx *ctx, const char *file, enum ri_ingest_kind
                 for (size_t c = 0; c < n && hs.len < 400; c++)
                     ri_buf_addf(&hs, "%s'%s'", c ? ", " : "", cm->header[c]);
                 rc = ri_fail(ctx, RI_ERR_INVALID,
-                             "'%s': no column for required field '%s' in a %s file (columns: "
+                             "'%s': no column for required field '%s' in this %s file (columns: "
                              "%s); name it in a mapping file with --map",
                              file, field_names[req[i]], ri_ingest_kind_name(kind), hs.buf);
                 ri_buf_release(&hs);
