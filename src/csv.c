@@ -17,7 +17,9 @@
  *  - An unterminated quote at end of input: the row that started at line X is queued
  *    with RI_ROW_BAD_QUOTE and reading resumes at line X + 1 (by seeking back to its byte
  *    offset, kept while the row was open), so one stray quote cannot swallow the rest of
- *    the file. Every such resumption moves strictly forward, so the read ends.
+ *    the file. Every such resumption moves strictly forward, so the read ends; the
+ *    bytes re-read that way are bounded (twice the input plus 16 MiB), past which the
+ *    read just ends, so a crafted file cannot make reading quadratic.
  *  - A field is cut to max_field bytes (RI_ROW_TOO_LONG). libcsv's own field buffer is
  *    squeezed between pieces (csv_squeeze), so a 10 MB field needs about max_field plus
  *    one piece of memory, never the field's size.
@@ -35,12 +37,13 @@
 #include "ri_internal.h"
 #include "reader.h"
 
-#define CSV_CHUNK       (256 * 1024) /* bytes read from a file at a time */
-#define CSV_PIECE       (64 * 1024)  /* most bytes handed to libcsv in one call */
-#define CSV_SNIFF_BYTES (64 * 1024)  /* sample for delimiter and line-end detection */
-#define CSV_SNIFF_LINES 20
-#define CSV_BLK         (16 * 1024) /* libcsv grows its field buffer by this much */
-#define CSV_ROW_MIN_CAP (64u * 1024 * 1024)
+#define CSV_CHUNK        (256 * 1024) /* bytes read from a file at a time */
+#define CSV_PIECE        (64 * 1024)  /* most bytes handed to libcsv in one call */
+#define CSV_SNIFF_BYTES  (64 * 1024)  /* sample for delimiter and line-end detection */
+#define CSV_SNIFF_LINES  20
+#define CSV_BLK          (16 * 1024) /* libcsv grows its field buffer by this much */
+#define CSV_ROW_MIN_CAP  (64u * 1024 * 1024)
+#define CSV_REREAD_SLACK (16u * 1024 * 1024) /* rewinds may re-read 2 x size + this */
 
 /* libcsv's parser states (libcsv.c). struct csv_parser is public, and its pstate is
  * what tells us whether the next byte may start a row. */
@@ -88,6 +91,7 @@ struct csv_reader {
     uint64_t row_line;
     bool resume_known; /* resume_off is the offset of line row_line + 1 */
     uint64_t resume_off;
+    uint64_t reread;  /* bytes read a second time after rewinds (bounded) */
     size_t row_first; /* index of its first cell */
     unsigned row_flags;
     size_t row_bad;
@@ -324,8 +328,12 @@ static void add_partial_field(struct csv_reader *r)
     const char *s = (const char *)r->p.entry_buf;
     size_t len = r->p.entry_pos;
     const char *nl;
-    if (!s || len == 0)
+    if (!s || len == 0) {
+        /* a bad row always has at least one cell, so it can be shown and counted */
+        if (r->cells_n == r->row_first)
+            cell_add(r, "", 0);
         return;
+    }
     nl = memchr(s, '\n', len);
     if (nl)
         len = (size_t)(nl - s);
@@ -454,7 +462,7 @@ static char sniff_delimiter(const char *s, size_t len, char eol, bool complete)
  * the open row a bad one and rewinds to the line after the one it started on. */
 static ri_err csv_finish(struct csv_reader *r)
 {
-    uint64_t resume = r->resume_off, bad_line = r->row_line;
+    uint64_t resume = r->resume_off, bad_line = r->row_line, end = cur_off(r);
     bool can_resume = r->resume_known;
 
     if (csv_fini(&r->p, on_field, on_row, r) == 0) {
@@ -466,7 +474,11 @@ static ri_err csv_finish(struct csv_reader *r)
     if (r->cb_err)
         return r->cb_err;
     parser_reset(&r->p);
-    if (!can_resume) {
+    /* Rewinds re-read input; a crafted file could make them quadratic, so their total is
+     * bounded by twice the input plus CSV_REREAD_SLACK, past which the read just ends. */
+    if (can_resume && end > resume)
+        r->reread += end - resume;
+    if (!can_resume || r->reread > 2 * r->size + CSV_REREAD_SLACK) {
         r->done = true;
         return RI_OK;
     }
@@ -597,7 +609,7 @@ static ri_err csv_next(struct ri_reader *base, struct ri_row *row)
         r->ptrs[i] = r->arena.buf + r->cell_off[rec->first + i];
     row->n = rec->n;
     row->cells = r->ptrs;
-    row->lens = r->cell_len + rec->first;
+    row->lens = rec->n ? r->cell_len + rec->first : NULL;
     row->line = rec->line;
     row->flags = rec->flags;
     row->bad_col = rec->bad_col;

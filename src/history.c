@@ -225,40 +225,99 @@ static size_t find_rowid(const struct ri_history *h, int64_t rowid, size_t hint)
     return lo < h->n && h->rowid[lo] == rowid ? lo : SIZE_MAX;
 }
 
+/* The labels table, as texts indexed by id. */
+struct labels {
+    char **text;
+    size_t n;
+    int32_t *as_stage, *as_owner; /* label id -> intern id, -2 not yet resolved */
+};
+
+static void labels_release(struct labels *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        ri_free(l->text[i]);
+    ri_free(l->text);
+    ri_free(l->as_stage);
+    ri_free(l->as_owner);
+}
+
+static ri_err load_labels(struct ri_ctx *ctx, struct ri_store *st, struct labels *l)
+{
+    struct ri_stmt *s = NULL;
+    int64_t max = 0;
+    ri_err rc = ri_store_query_i64(ctx, st, "SELECT coalesce(max(id), 0) FROM labels", &max);
+    if (rc)
+        return rc;
+    l->n = (size_t)max + 1;
+    l->text = ri_calloc(l->n, sizeof(*l->text));
+    l->as_stage = ri_malloc(l->n * sizeof(*l->as_stage));
+    l->as_owner = ri_malloc(l->n * sizeof(*l->as_owner));
+    for (size_t i = 0; i < l->n; i++)
+        l->as_stage[i] = l->as_owner[i] = -2;
+    rc = ri_stmt_prepare(ctx, st, "SELECT id, text FROM labels", &s);
+    while (!rc && (rc = ri_stmt_step(ctx, s)) == RI_OK) {
+        int64_t id = ri_stmt_i64(s, 0);
+        size_t len;
+        const char *t = ri_stmt_text(s, 1, &len);
+        if (id > 0 && (size_t)id < l->n && t)
+            l->text[id] = ri_strndup(t, len);
+    }
+    ri_stmt_free(s);
+    return rc == RI_ERR_NOTFOUND ? RI_OK : rc;
+}
+
+/* Interned id of the label in column col (NULL: -1), through the cache. */
+static int32_t label_intern(struct ri_stmt *s, int col, const struct labels *l, int32_t *cache,
+                            struct ri_intern *in)
+{
+    int64_t id;
+    if (ri_stmt_is_null(s, col))
+        return -1;
+    id = ri_stmt_i64(s, col);
+    if (id <= 0 || (size_t)id >= l->n || !l->text[id])
+        return -1;
+    if (cache[id] == -2)
+        cache[id] = ri_intern_id(in, l->text[id], strlen(l->text[id]));
+    return cache[id];
+}
+
 static ri_err load_events(struct ri_ctx *ctx, struct ri_store *st, struct ri_history *h)
 {
     struct ri_stmt *s = NULL;
+    struct labels l = {NULL, 0, NULL, NULL};
     int64_t n = 0;
     size_t k = 0, deal = 0;
     ri_err rc = ri_store_query_i64(ctx, st, "SELECT count(*) FROM deal_events", &n);
+    if (!rc)
+        rc = load_labels(ctx, st, &l);
     if (!rc)
         rc = hist_alloc_events(ctx, h, (size_t)n);
     if (!rc)
         rc = ri_stmt_prepare(ctx, st,
                              "SELECT deal_id, at, kind, stage, amount, close_date, owner, "
-                             "probability FROM deal_events ORDER BY deal_id, at, id",
+                             "probability FROM deal_events ORDER BY deal_id, at, seq",
                              &s);
     while (!rc && k < h->n_ev && (rc = ri_stmt_step(ctx, s)) == RI_OK) {
-        size_t sl, ol;
-        const char *kind = ri_stmt_text(s, 2, NULL);
-        const char *stg = ri_stmt_text(s, 3, &sl), *own = ri_stmt_text(s, 6, &ol);
+        int64_t kind = ri_stmt_i64(s, 2);
+        const char *kt = kind > 0 && (size_t)kind < l.n ? l.text[kind] : NULL;
         size_t d = find_rowid(h, ri_stmt_i64(s, 0), deal);
         if (d == SIZE_MAX)
             continue; /* foreign keys make this impossible; skip rather than trust it */
         while (deal < d)
             h->ev_start[++deal] = k;
         h->ev_at[k] = ri_stmt_i64(s, 1);
-        h->ev_kind[k] = kind && !strcmp(kind, "deleted")    ? EV_DELETED
-                        : kind && !strcmp(kind, "restored") ? EV_RESTORED
-                                                            : EV_OTHER;
-        h->ev_stage[k] = intern_opt(&h->stages, stg, sl);
+        h->ev_kind[k] = kt && !strcmp(kt, "deleted")    ? EV_DELETED
+                        : kt && !strcmp(kt, "restored") ? EV_RESTORED
+                                                        : EV_OTHER;
+        h->ev_stage[k] = label_intern(s, 3, &l, l.as_stage, &h->stages);
         h->ev_amount[k] = ri_stmt_f64(s, 4);
         h->ev_close[k] = ri_stmt_time(s, 5);
-        h->ev_owner[k] = intern_opt(&h->owners, own, ol);
+        h->ev_owner[k] = label_intern(s, 6, &l, l.as_owner, &h->owners);
         h->ev_prob[k] = ri_stmt_f64(s, 7);
         k++;
     }
     ri_stmt_free(s);
+    labels_release(&l);
     if (rc == RI_ERR_NOTFOUND)
         rc = RI_OK;
     while (deal < h->n)

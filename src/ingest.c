@@ -99,7 +99,12 @@ struct ingest {
     size_t cap_owner;
     struct ri_strmap line_dups; /* content hash -> line, for files without ids */
     uint64_t content_hash;
-    struct ri_stmt *ins_deal, *upd_deal, *ins_event, *ins_quar, *ins_other;
+    uint64_t est_rows;        /* rows the file probably holds (from the date sample) */
+    struct ri_stmt *ins_deal, *upd_deal, *ins_event, *ins_quar, *ins_other, *ins_label;
+    struct ri_strmap label_ix; /* labels table: text -> id */
+    int64_t *label_of_name;    /* names intern id -> labels id, 0 until known */
+    size_t cap_label_of_name;
+    int64_t seq;               /* events of this ingest: snapshot id << 32, then + 1 */
     struct ri_buf attrs, raw, idbuf, detail;
     struct ri_row row;
 };
@@ -464,7 +469,13 @@ static int32_t opt_intern(struct ri_intern *in, const char *s, size_t len)
 static ri_err load_deals(struct ingest *ing)
 {
     struct ri_stmt *s = NULL;
-    ri_err rc = ri_stmt_prepare(
+    int64_t n = 0;
+    ri_err rc = ri_store_query_i64(ing->ctx, ing->st, "SELECT count(*) FROM deals", &n);
+    if (rc)
+        return rc;
+    ri_strmap_reserve(&ing->deal_ix, (size_t)n);
+    RI_GROW(ing->recs, ing->cap_recs, (size_t)n + 1);
+    rc = ri_stmt_prepare(
         ing->ctx, ing->st,
         "SELECT d.id, d.crm_id, d.stage, d.status, d.amount, d.close_date, d.owner, "
         "d.probability, d.forecast_category, coalesce(d.as_of, s.as_of), d.deleted_at, "
@@ -500,8 +511,9 @@ static ri_err load_deals(struct ingest *ing)
         return RI_OK;
     /* which deals have events, and the newest history row of each */
     rc = ri_stmt_prepare(ing->ctx, ing->st,
-                         "SELECT d.crm_id, max(CASE WHEN e.kind = 'history' THEN e.at END) "
-                         "FROM deal_events e JOIN deals d ON d.id = e.deal_id GROUP BY e.deal_id",
+                         "SELECT d.crm_id, max(CASE WHEN e.kind = (SELECT id FROM labels WHERE "
+                         "text = 'history') THEN e.at END) FROM deal_events e JOIN deals d ON "
+                         "d.id = e.deal_id GROUP BY e.deal_id",
                          &s);
     while (!rc && (rc = ri_stmt_step(ing->ctx, s)) == RI_OK) {
         size_t len;
@@ -533,24 +545,98 @@ static ri_err load_stages(struct ingest *ing)
 
 /* ------------------------------------------------------------------ events */
 
+static ri_err load_labels(struct ingest *ing)
+{
+    struct ri_stmt *s = NULL;
+    ri_err rc = ri_stmt_prepare(ing->ctx, ing->st, "SELECT id, text FROM labels", &s);
+    while (!rc && (rc = ri_stmt_step(ing->ctx, s)) == RI_OK) {
+        size_t len;
+        const char *t = ri_stmt_text(s, 1, &len);
+        ri_strmap_put(&ing->label_ix, t, len, ri_stmt_i64(s, 0), NULL);
+    }
+    ri_stmt_free(s);
+    return rc == RI_ERR_NOTFOUND ? RI_OK : rc;
+}
+
+/* The labels id of a text, added to the table the first time it is seen. */
+static ri_err label_id(struct ingest *ing, const char *text, size_t len, int64_t *id)
+{
+    int added;
+    struct ri_strmap_slot *slot = ri_strmap_put(&ing->label_ix, text, len, 0, &added);
+    ri_err rc;
+    if (!added) {
+        *id = slot->value;
+        return RI_OK;
+    }
+    ri_stmt_bind_text(ing->ins_label, 1, text, len);
+    rc = ri_stmt_run(ing->ctx, ing->ins_label);
+    if (rc)
+        return rc;
+    *id = ri_store_last_rowid(ing->st);
+    ri_strmap_get(&ing->label_ix, text, len)[0] = *id;
+    return RI_OK;
+}
+
+/* The labels id of an interned name (stage, owner, forecast category); 0 for none. */
+static ri_err name_label(struct ingest *ing, int32_t name, int64_t *id)
+{
+    const char *t;
+    ri_err rc;
+    *id = 0;
+    if (name < 0)
+        return RI_OK;
+    if ((size_t)name >= ing->cap_label_of_name) {
+        size_t old = ing->cap_label_of_name;
+        RI_GROW(ing->label_of_name, ing->cap_label_of_name, (size_t)name + 1);
+        memset(ing->label_of_name + old, 0,
+               (ing->cap_label_of_name - old) * sizeof(*ing->label_of_name));
+    }
+    if (ing->label_of_name[name]) {
+        *id = ing->label_of_name[name];
+        return RI_OK;
+    }
+    t = ri_intern_str(&ing->names, name);
+    rc = label_id(ing, t, strlen(t), id);
+    if (!rc)
+        ing->label_of_name[name] = *id;
+    return rc;
+}
+
 static ri_err write_event(struct ingest *ing, int64_t deal, ri_time at, const char *kind,
                           int32_t stage, double amount, ri_time close, int32_t owner, double prob,
                           int32_t fc)
 {
     struct ri_stmt *e = ing->ins_event;
-    const char *sn = ri_intern_str(&ing->names, stage);
-    const char *on = ri_intern_str(&ing->names, owner);
-    const char *fn = ri_intern_str(&ing->names, fc);
+    int64_t kl, sl, ol, fl;
+    ri_err rc = label_id(ing, kind, strlen(kind), &kl);
+    if (!rc)
+        rc = name_label(ing, stage, &sl);
+    if (!rc)
+        rc = name_label(ing, owner, &ol);
+    if (!rc)
+        rc = name_label(ing, fc, &fl);
+    if (rc)
+        return rc;
     ri_stmt_bind_i64(e, 1, deal);
     ri_stmt_bind_i64(e, 2, at);
-    ri_stmt_bind_text(e, 3, kind, strlen(kind));
-    ri_stmt_bind_text(e, 4, sn, sn ? strlen(sn) : 0);
-    ri_stmt_bind_f64(e, 5, amount);
-    ri_stmt_bind_time(e, 6, close);
-    ri_stmt_bind_text(e, 7, on, on ? strlen(on) : 0);
-    ri_stmt_bind_f64(e, 8, prob);
-    ri_stmt_bind_text(e, 9, fn, fn ? strlen(fn) : 0);
-    ri_stmt_bind_i64(e, 10, ing->snap);
+    ri_stmt_bind_i64(e, 3, ++ing->seq);
+    ri_stmt_bind_i64(e, 4, kl);
+    if (sl)
+        ri_stmt_bind_i64(e, 5, sl);
+    else
+        ri_stmt_bind_null(e, 5);
+    ri_stmt_bind_f64(e, 6, amount);
+    ri_stmt_bind_time(e, 7, close);
+    if (ol)
+        ri_stmt_bind_i64(e, 8, ol);
+    else
+        ri_stmt_bind_null(e, 8);
+    ri_stmt_bind_f64(e, 9, prob);
+    if (fl)
+        ri_stmt_bind_i64(e, 10, fl);
+    else
+        ri_stmt_bind_null(e, 10);
+    ri_stmt_bind_i64(e, 11, ing->snap);
     ing->rep->events_written++;
     return ri_stmt_run(ing->ctx, e);
 }
@@ -1192,8 +1278,9 @@ static const char *const sql_upd_deal =
     "amount = ?15, close_date = ?16, probability = ?17, attrs = ?18, row_hash = ?19, "
     "changed_snapshot = ?20, as_of = NULL, deleted_at = NULL WHERE id = ?21";
 static const char *const sql_ins_event =
-    "INSERT INTO deal_events(deal_id, at, kind, stage, amount, close_date, owner, probability, "
-    "forecast_category, snapshot_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+    "INSERT INTO deal_events(deal_id, at, seq, kind, stage, amount, close_date, owner, "
+    "probability, forecast_category, snapshot_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+    "?10, ?11)";
 static const char *const sql_ins_quar =
     "INSERT INTO quarantine(snapshot_id, file, line, col, column_name, reason, detail, raw) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
@@ -1243,8 +1330,15 @@ static ri_err detect_dates(struct ingest *ing, const struct ri_reader_opts *ropt
         }
         nrows++;
     }
-    if (rc == RI_ERR_NOTFOUND)
+    if (rc == RI_ERR_NOTFOUND) {
         rc = RI_OK;
+        ing->est_rows = nrows;
+    } else if (!rc && nrows) {
+        uint64_t done = 0, total = 0;
+        ri_reader_progress(rd, &done, &total);
+        if (done && total >= done)
+            ing->est_rows = (uint64_t)((double)total / (double)done * (double)nrows);
+    }
     for (size_t k = 0; !rc && k < ncol; k++) {
         enum ri_date_style st = ing->map.date_style;
         if (st == RI_DATE_AUTO)
@@ -1271,6 +1365,9 @@ static ri_err prepare(struct ingest *ing)
     ri_err rc = ri_stmt_prepare(ing->ctx, ing->st, sql_ins_quar, &ing->ins_quar);
     if (!rc)
         rc = ri_stmt_prepare(ing->ctx, ing->st, sql_ins_event, &ing->ins_event);
+    if (!rc)
+        rc = ri_stmt_prepare(ing->ctx, ing->st, "INSERT INTO labels(text) VALUES (?1)",
+                             &ing->ins_label);
     if (!rc && ing->opts->kind == RI_KIND_OPPORTUNITIES)
         rc = ri_stmt_prepare(ing->ctx, ing->st, sql_ins_deal, &ing->ins_deal);
     if (!rc && ing->opts->kind == RI_KIND_OPPORTUNITIES)
@@ -1370,6 +1467,19 @@ static uint64_t kill_after(void)
 }
 #endif
 
+/* Sizes the deal index for the rows the file probably holds (estimated while sampling
+ * dates), so that a million-row export never rehashes or regrows its arrays. */
+static void reserve_for_file(struct ingest *ing)
+{
+    uint64_t guess = ing->est_rows + ing->est_rows / 8 + 16;
+    if (!ing->est_rows)
+        return;
+    if (guess > (1u << 26))
+        guess = 1u << 26;
+    ri_strmap_reserve(&ing->deal_ix, ing->n_recs + (size_t)guess);
+    RI_GROW(ing->recs, ing->cap_recs, ing->n_recs + (size_t)guess);
+}
+
 static ri_err run_rows(struct ingest *ing)
 {
     ri_err rc = RI_OK;
@@ -1424,6 +1534,9 @@ static void ingest_release(struct ingest *ing)
     ri_stmt_free(ing->ins_event);
     ri_stmt_free(ing->ins_quar);
     ri_stmt_free(ing->ins_other);
+    ri_stmt_free(ing->ins_label);
+    ri_strmap_release(&ing->label_ix);
+    ri_free(ing->label_of_name);
     ri_reader_free(ing->rd);
     ri_colmap_release(&ing->cm);
     ri_mapping_release(&ing->map);
@@ -1553,8 +1666,13 @@ ri_err ri_ingest(struct ri_ctx *ctx, const struct ri_ingest_opts *opts,
         rc = create_snapshot(&ing);
     if (!rc)
         rc = load_stages(&ing);
+    if (!rc)
+        rc = load_labels(&ing);
+    ing.seq = ing.snap << 32;
     if (!rc && (opts->kind == RI_KIND_OPPORTUNITIES || opts->kind == RI_KIND_HISTORY))
         rc = load_deals(&ing);
+    if (!rc && opts->kind == RI_KIND_OPPORTUNITIES)
+        reserve_for_file(&ing);
     if (!rc)
         rc = run_rows(&ing);
     if (rc)

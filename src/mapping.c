@@ -505,6 +505,13 @@ ri_err ri_mapping_load(struct ri_ctx *ctx, const char *map, struct ri_mapping *m
     return ri_ini_parse(ctx, map, on_map_key, m);
 }
 
+ri_err ri_mapping_load_string(struct ri_ctx *ctx, const char *name, const char *text,
+                              struct ri_mapping *m)
+{
+    ri_mapping_init(m);
+    return ri_ini_parse_string(ctx, name, text, on_map_key, m);
+}
+
 const char *ri_mapping_value(const struct ri_mapping *m, enum ri_field f, const char *v,
                              size_t len)
 {

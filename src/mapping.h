@@ -74,6 +74,9 @@ void ri_mapping_init(struct ri_mapping *m);
 void ri_mapping_release(struct ri_mapping *m);
 /* Loads map: NULL (automatic), a preset name, or an INI file path. */
 ri_err ri_mapping_load(struct ri_ctx *ctx, const char *map, struct ri_mapping *m);
+/* Loads a mapping from INI text; name is used in error messages (tests, fuzzing). */
+ri_err ri_mapping_load_string(struct ri_ctx *ctx, const char *name, const char *text,
+                              struct ri_mapping *m);
 /* Value rename for field ([values.FIELD]); returns the replacement or NULL. */
 const char *ri_mapping_value(const struct ri_mapping *m, enum ri_field f, const char *v,
                              size_t len);

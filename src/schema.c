@@ -11,9 +11,14 @@
  * deals holds the latest known state of each deal: the last snapshot that changed it
  * (changed_snapshot) or a newer history row (then as_of says when; NULL means the as-of
  * date of changed_snapshot); row_hash fingerprints the mapped fields so that an
- * unchanged deal in the next export costs no write; deal_events holds what changed and when, event-sourced: each row
- * says "at this time these fields took these values" (NULL: not part of this event).
- * The as-of engine (history.c) replays them.
+ * unchanged deal in the next export costs no write.
+ *
+ * deal_events holds what changed and when, event-sourced: each row says "at this time
+ * these fields took these values" (NULL: not part of this event); the as-of engine
+ * (history.c) replays them. It is clustered on (deal_id, at, seq), seq breaking ties in
+ * the order of ingestion, and its repeated texts (kind, stage, owner, forecast category)
+ * are ids into labels: a history of five million rows then takes half the space and
+ * half the time to write, and v_deal_events shows the texts.
  */
 #include "ri_internal.h"
 #include "schema.h"
@@ -49,15 +54,19 @@ static const char *const migrations[] = {
     "  first_snapshot INTEGER NOT NULL REFERENCES snapshots(id),\n"
     "  changed_snapshot INTEGER NOT NULL REFERENCES snapshots(id),\n"
     "  deleted_at INTEGER);\n"
+    "CREATE TABLE labels(id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);\n"
     "CREATE TABLE deal_events(\n"
-    "  id INTEGER PRIMARY KEY,\n"
     "  deal_id INTEGER NOT NULL REFERENCES deals(id),\n"
     "  at INTEGER NOT NULL,\n"
-    "  kind TEXT NOT NULL,\n"
-    "  stage TEXT, amount REAL, close_date INTEGER, owner TEXT, probability REAL,\n"
-    "  forecast_category TEXT,\n"
-    "  snapshot_id INTEGER NOT NULL REFERENCES snapshots(id));\n"
-    "CREATE INDEX deal_events_by_deal ON deal_events(deal_id, at);\n"
+    "  seq INTEGER NOT NULL,\n"
+    "  kind INTEGER NOT NULL REFERENCES labels(id),\n"
+    "  stage INTEGER REFERENCES labels(id),\n"
+    "  amount REAL, close_date INTEGER,\n"
+    "  owner INTEGER REFERENCES labels(id),\n"
+    "  probability REAL,\n"
+    "  forecast_category INTEGER REFERENCES labels(id),\n"
+    "  snapshot_id INTEGER NOT NULL REFERENCES snapshots(id),\n"
+    "  PRIMARY KEY (deal_id, at, seq)) WITHOUT ROWID;\n"
     "CREATE TABLE accounts(\n"
     "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, industry TEXT, region TEXT,\n"
     "  employees INTEGER, annual_revenue REAL, created_at INTEGER, attrs TEXT,\n"
@@ -87,10 +96,13 @@ static const char *const migrations[] = {
     "  product, lead_source, type, date(created_at, 'unixepoch') AS created_date, stage,\n"
     "  status, amount, date(close_date, 'unixepoch') AS close_date, probability,\n"
     "  forecast_category, loss_reason, attrs, deleted_at IS NOT NULL AS deleted FROM deals;\n"
-    "CREATE VIEW v_deal_events AS SELECT e.id, d.crm_id, datetime(e.at, 'unixepoch') AS at,\n"
-    "  e.kind, e.stage, e.amount, date(e.close_date, 'unixepoch') AS close_date, e.owner,\n"
-    "  e.probability, e.forecast_category, e.snapshot_id\n"
-    "  FROM deal_events e JOIN deals d ON d.id = e.deal_id;\n",
+    "CREATE VIEW v_deal_events AS SELECT d.crm_id, datetime(e.at, 'unixepoch') AS at,\n"
+    "  e.seq, k.text AS kind, s.text AS stage, e.amount,\n"
+    "  date(e.close_date, 'unixepoch') AS close_date, o.text AS owner, e.probability,\n"
+    "  f.text AS forecast_category, e.snapshot_id\n"
+    "  FROM deal_events e JOIN deals d ON d.id = e.deal_id\n"
+    "  JOIN labels k ON k.id = e.kind LEFT JOIN labels s ON s.id = e.stage\n"
+    "  LEFT JOIN labels o ON o.id = e.owner LEFT JOIN labels f ON f.id = e.forecast_category;\n",
 };
 
 int ri_schema_version_current(void)

@@ -87,6 +87,15 @@ static void rehash(struct ri_strmap *m, size_t cap)
     ri_free(old);
 }
 
+void ri_strmap_reserve(struct ri_strmap *m, size_t n)
+{
+    size_t cap = m->cap ? m->cap : 64;
+    while (cap < 2 * (n + 1))
+        cap *= 2;
+    if (cap > m->cap)
+        rehash(m, cap);
+}
+
 int64_t *ri_strmap_get(const struct ri_strmap *m, const char *key, size_t len)
 {
     uint64_t h;

@@ -23,6 +23,8 @@ struct ri_strmap {
 void ri_strmap_init(struct ri_strmap *m);
 void ri_strmap_release(struct ri_strmap *m);
 uint64_t ri_hash_bytes(const void *data, size_t len, uint64_t seed);
+/* Sizes the table for n keys up front, so that filling it never rehashes. */
+void ri_strmap_reserve(struct ri_strmap *m, size_t n);
 /* Pointer to the value of key, or NULL if absent. Valid until the next put. */
 int64_t *ri_strmap_get(const struct ri_strmap *m, const char *key, size_t len);
 /* Inserts key (copied) with value init if absent; returns its slot (key and value) and

@@ -183,6 +183,7 @@ TEST(snapshot_diff_events_and_deletion)
                         "'deleted'"),
                  1);
     CHECK_EQ_INT(q(ctx, "SELECT count(*) FROM deals WHERE deleted_at IS NOT NULL"), 1);
+    CHECK_EQ_INT(q(ctx, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
     /* the as-of engine sees S1 in Prospecting before the change and Proposal after, with
      * one close-date push; S3 exists before its deletion and not after */
     {
@@ -253,6 +254,7 @@ TEST(history_rows_become_events_once)
     CHECK_EQ_INT(rep.rows_accepted, 3);
     CHECK_EQ_INT(rep.events_written, 1);
     CHECK_EQ_INT(q(ctx, "SELECT count(*) FROM deal_events"), 3);
+    CHECK_EQ_INT(q(ctx, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
     /* the newer terminal row closes the deal in its row too */
     CHECK_EQ_INT(q(ctx, "SELECT count(*) FROM v_deals WHERE crm_id = 'H1' AND status = 'won' AND "
                         "close_date = '2024-02-01'"),
@@ -284,6 +286,7 @@ TEST(mapping_file_constants_values_and_events)
                         "'Qualification' AND at = '2024-03-10 00:00:00'"),
                  1);
     CHECK_EQ_INT(q(ctx, "SELECT count(*) FROM deal_events"), 1);
+    CHECK_EQ_INT(q(ctx, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
     ri_ctx_free(ctx);
 }
 
