@@ -57,6 +57,11 @@ def xlsx_entries(path):
         return [(i.filename, z.read(i.filename)) for i in z.infolist()]
 
 
+def xlsx_entries_of(data):
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return [(i.filename, z.read(i.filename)) for i in z.infolist()]
+
+
 def build(entries, compress=zipfile.ZIP_DEFLATED):
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compress) as z:
@@ -109,6 +114,18 @@ def xlsx_seeds():
             zipfile.ZIP_STORED),
         "empty.zip.xlsx": build([]),
     }
+    # structured seeds (see fuzz_xlsx.c): parts joined with 0xFF, the fuzzer zips them
+    parts = dict(base)
+    sst, styles = parts["xl/sharedStrings.xml"], parts["xl/styles.xml"]
+    seeds["parts_pipeline"] = b"\xff".join([parts[sheet], sst, styles])
+    seeds["parts_deals"] = b"\xff".join([parts["xl/worksheets/sheet2.xml"], sst, styles])
+    seeds["parts_sheet_only"] = parts[sheet]
+    seeds["parts_1904"] = b"\xff".join([
+        dict(xlsx_entries(SAMPLE_1904))[sheet], sst, styles,
+        dict(xlsx_entries(SAMPLE_1904))["xl/workbook.xml"],
+        dict(xlsx_entries(SAMPLE_1904))["xl/_rels/workbook.xml.rels"]])
+    seeds["parts_odd_refs"] = b"\xff".join([dict(xlsx_entries_of(seeds["odd_refs.xlsx"]))[sheet],
+                                            sst, styles])
     flipped = bytearray(raw)
     for k in range(len(flipped) // 3, len(flipped) // 3 + 24):
         flipped[k] ^= 0x5A

@@ -226,6 +226,23 @@ TEST(unterminated_quote_at_eof_recovers_following_rows)
     CHECK_STR(g.cell[3][1], "y");
 }
 
+TEST(stray_quote_after_a_multiline_field)
+{
+    struct got g;
+    /* the row of line 2 closes its first field on line 3, then opens one that never
+     * closes: recovery restarts at line 3, which is bad on its own, and line 4 is kept */
+    REQUIRE(READ_STR("a,b\n\"x\ny\",\"w\nc,d\n", &g) == RI_OK);
+    REQUIRE(g.nrows == 4);
+    CHECK_EQ_INT(g.line[1], 2);
+    CHECK(g.flags[1] & RI_ROW_BAD_QUOTE);
+    CHECK_STR(g.cell[1][0], "x\ny");
+    CHECK_EQ_INT(g.line[2], 3);
+    CHECK(g.flags[2] & RI_ROW_BAD_QUOTE);
+    CHECK_EQ_INT(g.line[3], 4);
+    CHECK_EQ_INT(g.flags[3], 0);
+    CHECK_STR(g.cell[3][1], "d");
+}
+
 TEST(unterminated_quote_on_last_line)
 {
     struct got g;
@@ -491,6 +508,7 @@ int main(void)
     RUN(forced_delimiter);
     RUN(bad_quote_mid_file_then_good_rows);
     RUN(unterminated_quote_at_eof_recovers_following_rows);
+    RUN(stray_quote_after_a_multiline_field);
     RUN(unterminated_quote_on_last_line);
     RUN(unterminated_quote_in_a_file_seeks_back);
     RUN(field_of_10_mb_is_cut);
