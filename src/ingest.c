@@ -26,6 +26,7 @@
 #include "mapping.h"
 #include "store.h"
 #include "strmap.h"
+#include "writer.h"
 
 #include <math.h>
 #include <signal.h>
@@ -105,6 +106,8 @@ struct ingest {
     int64_t *label_of_name;    /* names intern id -> labels id, 0 until known */
     size_t cap_label_of_name;
     int64_t seq;               /* events of this ingest: snapshot id << 32, then + 1 */
+    struct ri_writer *w;       /* every write of the row loop goes through it */
+    int64_t next_deal_id, next_label_id;
     struct ri_buf attrs, raw, idbuf, detail;
     struct ri_row row;
 };
@@ -186,23 +189,24 @@ static ri_err quarantine(struct ingest *ing, int col, enum ri_reason reason, con
             if ((unsigned char)ing->detail.buf[i] >= 0x80)
                 ing->detail.buf[i] = '?';
     build_raw(ing);
-    ri_stmt_bind_i64(q, 1, ing->snap);
-    ri_stmt_bind_text(q, 2, ing->file, strlen(ing->file));
-    ri_stmt_bind_i64(q, 3, (int64_t)ing->row.line);
+    ri_writer_begin(ing->w, q);
+    ri_writer_i64(ing->w, 1, ing->snap);
+    ri_writer_text(ing->w, 2, ing->file, strlen(ing->file));
+    ri_writer_i64(ing->w, 3, (int64_t)ing->row.line);
     if (col >= 0) {
         const char *h = ing->cm.header && (size_t)col < ing->cm.ncols ? ing->cm.header[col] : "";
-        ri_stmt_bind_i64(q, 4, col + 1);
-        ri_stmt_bind_text(q, 5, h, strlen(h));
+        ri_writer_i64(ing->w, 4, col + 1);
+        ri_writer_text(ing->w, 5, h, strlen(h));
     } else {
-        ri_stmt_bind_null(q, 4);
-        ri_stmt_bind_null(q, 5);
+        ri_writer_null(ing->w, 4);
+        ri_writer_null(ing->w, 5);
     }
-    ri_stmt_bind_text(q, 6, ri_reason_name(reason), strlen(ri_reason_name(reason)));
-    ri_stmt_bind_text(q, 7, ing->detail.buf, ing->detail.len);
-    ri_stmt_bind_text(q, 8, ing->raw.buf, ing->raw.len);
+    ri_writer_text(ing->w, 6, ri_reason_name(reason), strlen(ri_reason_name(reason)));
+    ri_writer_text(ing->w, 7, ing->detail.buf, ing->detail.len);
+    ri_writer_text(ing->w, 8, ing->raw.buf, ing->raw.len);
     ing->rep->rows_quarantined++;
     ing->rep->by_reason[reason]++;
-    return ri_stmt_run(ing->ctx, q);
+    return ri_writer_end(ing->w);
 }
 
 /* Quarantines rows the reader flagged or whose shape is wrong. Returns 1 if it did. */
@@ -444,6 +448,14 @@ static ri_err write_stages(struct ingest *ing)
 
 /* ------------------------------------------------------------------ known deals */
 
+static void rec_init(struct deal_rec *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->created = r->close = r->as_of = r->last_hist = r->h_at = r->h_close = RI_TIME_NONE;
+    r->amount = r->prob = r->h_amount = r->h_prob = NAN;
+    r->stage = r->owner = r->fc = r->h_stage = r->h_fc = r->h_owner = -1;
+}
+
 static struct deal_rec *new_rec(struct ingest *ing, const char *id, size_t len)
 {
     struct deal_rec *r;
@@ -453,10 +465,7 @@ static struct deal_rec *new_rec(struct ingest *ing, const char *id, size_t len)
         return &ing->recs[slot->value];
     RI_GROW(ing->recs, ing->cap_recs, ing->n_recs + 1);
     r = &ing->recs[ing->n_recs++];
-    memset(r, 0, sizeof(*r));
-    r->created = r->close = r->as_of = r->last_hist = r->h_at = r->h_close = RI_TIME_NONE;
-    r->amount = r->prob = r->h_amount = r->h_prob = NAN;
-    r->stage = r->owner = r->fc = r->h_stage = r->h_fc = r->h_owner = -1;
+    rec_init(r);
     return r;
 }
 
@@ -568,13 +577,13 @@ static ri_err label_id(struct ingest *ing, const char *text, size_t len, int64_t
         *id = slot->value;
         return RI_OK;
     }
-    ri_stmt_bind_text(ing->ins_label, 1, text, len);
-    rc = ri_stmt_run(ing->ctx, ing->ins_label);
-    if (rc)
-        return rc;
-    *id = ri_store_last_rowid(ing->st);
-    ri_strmap_get(&ing->label_ix, text, len)[0] = *id;
-    return RI_OK;
+    *id = ing->next_label_id++;
+    slot->value = *id;
+    ri_writer_begin(ing->w, ing->ins_label);
+    ri_writer_i64(ing->w, 1, *id);
+    ri_writer_text(ing->w, 2, text, len);
+    rc = ri_writer_end(ing->w);
+    return rc;
 }
 
 /* The labels id of an interned name (stage, owner, forecast category); 0 for none. */
@@ -617,28 +626,29 @@ static ri_err write_event(struct ingest *ing, int64_t deal, ri_time at, const ch
         rc = name_label(ing, fc, &fl);
     if (rc)
         return rc;
-    ri_stmt_bind_i64(e, 1, deal);
-    ri_stmt_bind_i64(e, 2, at);
-    ri_stmt_bind_i64(e, 3, ++ing->seq);
-    ri_stmt_bind_i64(e, 4, kl);
+    ri_writer_begin(ing->w, e);
+    ri_writer_i64(ing->w, 1, deal);
+    ri_writer_i64(ing->w, 2, at);
+    ri_writer_i64(ing->w, 3, ++ing->seq);
+    ri_writer_i64(ing->w, 4, kl);
     if (sl)
-        ri_stmt_bind_i64(e, 5, sl);
+        ri_writer_i64(ing->w, 5, sl);
     else
-        ri_stmt_bind_null(e, 5);
-    ri_stmt_bind_f64(e, 6, amount);
-    ri_stmt_bind_time(e, 7, close);
+        ri_writer_null(ing->w, 5);
+    ri_writer_f64(ing->w, 6, amount);
+    ri_writer_time(ing->w, 7, close);
     if (ol)
-        ri_stmt_bind_i64(e, 8, ol);
+        ri_writer_i64(ing->w, 8, ol);
     else
-        ri_stmt_bind_null(e, 8);
-    ri_stmt_bind_f64(e, 9, prob);
+        ri_writer_null(ing->w, 8);
+    ri_writer_f64(ing->w, 9, prob);
     if (fl)
-        ri_stmt_bind_i64(e, 10, fl);
+        ri_writer_i64(ing->w, 10, fl);
     else
-        ri_stmt_bind_null(e, 10);
-    ri_stmt_bind_i64(e, 11, ing->snap);
+        ri_writer_null(ing->w, 10);
+    ri_writer_i64(ing->w, 11, ing->snap);
     ing->rep->events_written++;
-    return ri_stmt_run(ing->ctx, e);
+    return ri_writer_end(ing->w);
 }
 
 /* ------------------------------------------------------------------ opportunities */
@@ -790,6 +800,8 @@ static int parse_opp(struct ingest *ing, struct opp *o, ri_err *rc)
     return 0;
 }
 
+/* Queues the deal's values as parameters 1..20 of s (insert or update); the caller adds
+ * parameter 21 (the deal id) and ends the write. */
 static void bind_deal(struct ingest *ing, struct ri_stmt *s, const struct opp *o, uint64_t h)
 {
     static const enum ri_field text_fields[] = {RI_F_NAME,     RI_F_ACCOUNT,     RI_F_OWNER,
@@ -798,18 +810,20 @@ static void bind_deal(struct ingest *ing, struct ri_stmt *s, const struct opp *o
                                                 RI_F_LOSS_REASON};
     static const char *const status_names[] = {"open", "open", "won", "lost"};
     const char *sn = ri_intern_str(&ing->names, o->stage);
-    ri_stmt_bind_text(s, 1, o->id, o->id_len);
+    struct ri_writer *w = ing->w;
+    ri_writer_begin(w, s);
+    ri_writer_text(w, 1, o->id, o->id_len);
     for (size_t i = 0; i < RI_ARRAY_SIZE(text_fields); i++)
-        ri_stmt_bind_text(s, 2 + (int)i, o->t[text_fields[i]], o->tl[text_fields[i]]);
-    ri_stmt_bind_time(s, 12, o->created);
-    ri_stmt_bind_text(s, 13, sn, sn ? strlen(sn) : 0);
-    ri_stmt_bind_text(s, 14, status_names[o->status], strlen(status_names[o->status]));
-    ri_stmt_bind_f64(s, 15, o->amount);
-    ri_stmt_bind_time(s, 16, o->close);
-    ri_stmt_bind_f64(s, 17, o->prob);
-    ri_stmt_bind_text(s, 18, ing->attrs.len ? ing->attrs.buf : NULL, ing->attrs.len);
-    ri_stmt_bind_i64(s, 19, (int64_t)h);
-    ri_stmt_bind_i64(s, 20, ing->snap);
+        ri_writer_text(w, 2 + (int)i, o->t[text_fields[i]], o->tl[text_fields[i]]);
+    ri_writer_time(w, 12, o->created);
+    ri_writer_text(w, 13, sn, sn ? strlen(sn) : 0);
+    ri_writer_text(w, 14, status_names[o->status], strlen(status_names[o->status]));
+    ri_writer_f64(w, 15, o->amount);
+    ri_writer_time(w, 16, o->close);
+    ri_writer_f64(w, 17, o->prob);
+    ri_writer_text(w, 18, ing->attrs.len ? ing->attrs.buf : NULL, ing->attrs.len);
+    ri_writer_i64(w, 19, (int64_t)h);
+    ri_writer_i64(w, 20, ing->snap);
 }
 
 static void note_owner(struct ingest *ing, const struct opp *o)
@@ -859,9 +873,8 @@ static ri_err opp_row(struct ingest *ing, ri_time *ev_at)
     struct opp o;
     ri_err rc = RI_OK;
     struct deal_rec *r;
-    int64_t *ix;
     uint64_t h;
-    int events_now = 0;
+    int events_now = 0, is_new = 0;
 
     if (check_shape(ing, &rc) || parse_opp(ing, &o, &rc) || parse_event_cols(ing, ev_at, &rc))
         return rc;
@@ -875,9 +888,21 @@ static ri_err opp_row(struct ingest *ing, ri_time *ev_at)
             return quarantine(ing, -1, RI_REASON_DUPLICATE_ROW,
                               "the same values as line %lld", (long long)d->value);
     }
-    ix = ri_strmap_get(&ing->deal_ix, o.id, o.id_len);
-    r = ix ? &ing->recs[*ix] : NULL;
-    if (r && r->seen) {
+    /* one probe of the id map: it finds the known deal or makes room for a new one */
+    {
+        int added;
+        struct ri_strmap_slot *slot =
+            ri_strmap_put(&ing->deal_ix, o.id, o.id_len, (int64_t)ing->n_recs, &added);
+        if (added) {
+            RI_GROW(ing->recs, ing->cap_recs, ing->n_recs + 1);
+            r = &ing->recs[ing->n_recs++];
+            rec_init(r);
+            is_new = 1;
+        } else {
+            r = &ing->recs[slot->value];
+        }
+    }
+    if (!is_new && r->seen) {
         if (r->row_hash == h)
             return quarantine(ing, -1, RI_REASON_DUPLICATE_ROW, "duplicate of line %llu",
                               (unsigned long long)r->line);
@@ -888,7 +913,7 @@ static ri_err opp_row(struct ingest *ing, ri_time *ev_at)
     }
     /* no created date: the export's as-of date, which may only be known at the end */
     if (o.created == RI_TIME_NONE && ing->map.created_from_as_of)
-        o.created = r && r->created != RI_TIME_NONE ? r->created : ing->as_of;
+        o.created = !is_new && r->created != RI_TIME_NONE ? r->created : ing->as_of;
     build_attrs(ing);
     note_owner(ing, &o);
     if (o.created != RI_TIME_NONE && o.created > ing->max_date)
@@ -897,14 +922,14 @@ static ri_err opp_row(struct ingest *ing, ri_time *ev_at)
         ing->max_date = o.close;
     ing->rep->rows_accepted++;
 
-    if (!r) {
+    if (is_new) {
         /* a new deal */
-        r = new_rec(ing, o.id, o.id_len);
+        r->rowid = ing->next_deal_id++;
         bind_deal(ing, ing->ins_deal, &o, h);
-        rc = ri_stmt_run(ing->ctx, ing->ins_deal);
+        ri_writer_i64(ing->w, 21, r->rowid);
+        rc = ri_writer_end(ing->w);
         if (rc)
             return rc;
-        r->rowid = ri_store_last_rowid(ing->st);
         ing->rep->deals_new++;
         events_now = 1;
     } else if (r->row_hash == h && !r->deleted) {
@@ -918,8 +943,8 @@ static ri_err opp_row(struct ingest *ing, ri_time *ev_at)
         bool prob_ch = !same_num(o.prob, r->prob) && !isnan(o.prob);
         bool fc_ch = o.fc != r->fc && o.fc >= 0;
         bind_deal(ing, ing->upd_deal, &o, h);
-        ri_stmt_bind_i64(ing->upd_deal, 21, r->rowid);
-        rc = ri_stmt_run(ing->ctx, ing->upd_deal);
+        ri_writer_i64(ing->w, 21, r->rowid);
+        rc = ri_writer_end(ing->w);
         if (rc)
             return rc;
         if (r->deleted) {
@@ -1209,19 +1234,20 @@ static ri_err account_row(struct ingest *ing)
     field_text(ing, RI_F_INDUSTRY, &ind, &il);
     field_text(ing, RI_F_REGION, &reg, &rl);
     build_attrs(ing);
-    ri_stmt_bind_text(s, 1, name, nl);
-    ri_stmt_bind_text(s, 2, ind, il);
-    ri_stmt_bind_text(s, 3, reg, rl);
+    ri_writer_begin(ing->w, s);
+    ri_writer_text(ing->w, 1, name, nl);
+    ri_writer_text(ing->w, 2, ind, il);
+    ri_writer_text(ing->w, 3, reg, rl);
     if (emp)
-        ri_stmt_bind_i64(s, 4, employees);
+        ri_writer_i64(ing->w, 4, employees);
     else
-        ri_stmt_bind_null(s, 4);
-    ri_stmt_bind_f64(s, 5, revenue);
-    ri_stmt_bind_time(s, 6, created);
-    ri_stmt_bind_text(s, 7, ing->attrs.len ? ing->attrs.buf : NULL, ing->attrs.len);
-    ri_stmt_bind_i64(s, 8, ing->snap);
+        ri_writer_null(ing->w, 4);
+    ri_writer_f64(ing->w, 5, revenue);
+    ri_writer_time(ing->w, 6, created);
+    ri_writer_text(ing->w, 7, ing->attrs.len ? ing->attrs.buf : NULL, ing->attrs.len);
+    ri_writer_i64(ing->w, 8, ing->snap);
     ing->rep->rows_accepted++;
-    return ri_stmt_run(ing->ctx, s);
+    return ri_writer_end(ing->w);
 }
 
 static ri_err ticket_row(struct ingest *ing)
@@ -1252,16 +1278,17 @@ static ri_err ticket_row(struct ingest *ing)
     field_text(ing, RI_F_PRIORITY, &pri, &pl);
     field_text(ing, RI_F_TEAM, &team, &tl);
     build_attrs(ing);
-    ri_stmt_bind_text(s, 1, id, il);
-    ri_stmt_bind_text(s, 2, acc, al);
-    ri_stmt_bind_time(s, 3, opened);
-    ri_stmt_bind_time(s, 4, resolved);
-    ri_stmt_bind_text(s, 5, pri, pl);
-    ri_stmt_bind_text(s, 6, team, tl);
-    ri_stmt_bind_text(s, 7, ing->attrs.len ? ing->attrs.buf : NULL, ing->attrs.len);
-    ri_stmt_bind_i64(s, 8, ing->snap);
+    ri_writer_begin(ing->w, s);
+    ri_writer_text(ing->w, 1, id, il);
+    ri_writer_text(ing->w, 2, acc, al);
+    ri_writer_time(ing->w, 3, opened);
+    ri_writer_time(ing->w, 4, resolved);
+    ri_writer_text(ing->w, 5, pri, pl);
+    ri_writer_text(ing->w, 6, team, tl);
+    ri_writer_text(ing->w, 7, ing->attrs.len ? ing->attrs.buf : NULL, ing->attrs.len);
+    ri_writer_i64(ing->w, 8, ing->snap);
     ing->rep->rows_accepted++;
-    return ri_stmt_run(ing->ctx, s);
+    return ri_writer_end(ing->w);
 }
 
 /* ------------------------------------------------------------------ driver */
@@ -1269,8 +1296,8 @@ static ri_err ticket_row(struct ingest *ing)
 static const char *const sql_ins_deal =
     "INSERT INTO deals(crm_id, name, account, owner, region, industry, product, lead_source, "
     "type, forecast_category, loss_reason, created_at, stage, status, amount, close_date, "
-    "probability, attrs, row_hash, first_snapshot, changed_snapshot) VALUES (?1, ?2, ?3, ?4, ?5, "
-    "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?20)";
+    "probability, attrs, row_hash, first_snapshot, changed_snapshot, id) VALUES (?1, ?2, ?3, "
+    "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?20, ?21)";
 static const char *const sql_upd_deal =
     "UPDATE deals SET crm_id = ?1, name = ?2, account = ?3, owner = ?4, region = ?5, "
     "industry = ?6, product = ?7, lead_source = ?8, type = ?9, forecast_category = ?10, "
@@ -1366,7 +1393,7 @@ static ri_err prepare(struct ingest *ing)
     if (!rc)
         rc = ri_stmt_prepare(ing->ctx, ing->st, sql_ins_event, &ing->ins_event);
     if (!rc)
-        rc = ri_stmt_prepare(ing->ctx, ing->st, "INSERT INTO labels(text) VALUES (?1)",
+        rc = ri_stmt_prepare(ing->ctx, ing->st, "INSERT INTO labels(id, text) VALUES (?1, ?2)",
                              &ing->ins_label);
     if (!rc && ing->opts->kind == RI_KIND_OPPORTUNITIES)
         rc = ri_stmt_prepare(ing->ctx, ing->st, sql_ins_deal, &ing->ins_deal);
@@ -1467,6 +1494,18 @@ static uint64_t kill_after(void)
 }
 #endif
 
+/* Deal and label ids are given here rather than by SQLite, so that the writes can run
+ * on the writer thread without the row loop waiting for a rowid. */
+static ri_err next_ids(struct ingest *ing)
+{
+    ri_err rc = ri_store_query_i64(ing->ctx, ing->st, "SELECT coalesce(max(id), 0) + 1 FROM deals",
+                                   &ing->next_deal_id);
+    if (!rc)
+        rc = ri_store_query_i64(ing->ctx, ing->st,
+                                "SELECT coalesce(max(id), 0) + 1 FROM labels", &ing->next_label_id);
+    return rc;
+}
+
 /* Sizes the deal index for the rows the file probably holds (estimated while sampling
  * dates), so that a million-row export never rehashes or regrows its arrays. */
 static void reserve_for_file(struct ingest *ing)
@@ -1529,6 +1568,7 @@ static ri_err run_rows(struct ingest *ing)
 
 static void ingest_release(struct ingest *ing)
 {
+    ri_writer_finish(ing->w);
     ri_stmt_free(ing->ins_deal);
     ri_stmt_free(ing->upd_deal);
     ri_stmt_free(ing->ins_event);
@@ -1674,7 +1714,22 @@ ri_err ri_ingest(struct ri_ctx *ctx, const struct ri_ingest_opts *opts,
     if (!rc && opts->kind == RI_KIND_OPPORTUNITIES)
         reserve_for_file(&ing);
     if (!rc)
+        rc = next_ids(&ing);
+    if (!rc)
+        rc = ri_writer_start(ctx, 1, &ing.w);
+    if (!rc)
         rc = run_rows(&ing);
+    {
+        /* the row loop's writes all run before anything reads the store again */
+        ri_err wrc = ri_writer_finish(ing.w);
+        ing.w = NULL;
+        if (!rc)
+            rc = wrc;
+    }
+    if (rc)
+        goto out;
+    /* writes of the closing steps run at once, on this thread */
+    rc = ri_writer_start(ctx, 0, &ing.w);
     if (rc)
         goto out;
     /* a file with no dates at all has no as-of date (RI_TIME_NONE) */
@@ -1701,6 +1756,12 @@ ri_err ri_ingest(struct ri_ctx *ctx, const struct ri_ingest_opts *opts,
         rc = finish_history(&ing);
     if (!rc && (opts->kind == RI_KIND_OPPORTUNITIES || opts->kind == RI_KIND_HISTORY))
         rc = write_stages(&ing);
+    {
+        ri_err wrc = ri_writer_finish(ing.w);
+        ing.w = NULL;
+        if (!rc)
+            rc = wrc;
+    }
     if (!rc)
         rc = close_snapshot(&ing);
     if (rc)

@@ -5,7 +5,7 @@
  * ingest, duplicate detection within a file, and interning of stage and owner names for
  * the as-of engine's columns. Keys are copied into large chunks that are freed together,
  * so a map of a million keys makes a few dozen allocations, not a million. The table
- * doubles at 50 % load; a stored hash of 0 marks an empty slot (real hashes are forced
+ * doubles at 75 % load; a stored hash of 0 marks an empty slot (real hashes are forced
  * non-zero).
  */
 #include "strmap.h"
@@ -90,7 +90,7 @@ static void rehash(struct ri_strmap *m, size_t cap)
 void ri_strmap_reserve(struct ri_strmap *m, size_t n)
 {
     size_t cap = m->cap ? m->cap : 64;
-    while (cap < 2 * (n + 1))
+    while (cap / 4 * 3 < n + 1) /* up to 75 % full, so that filling it never rehashes */
         cap *= 2;
     if (cap > m->cap)
         rehash(m, cap);
@@ -120,7 +120,7 @@ struct ri_strmap_slot *ri_strmap_put(struct ri_strmap *m, const char *key, size_
     size_t j;
     if (added)
         *added = 0;
-    if ((m->n + 1) * 2 > m->cap)
+    if ((m->n + 1) > m->cap / 4 * 3)
         rehash(m, m->cap ? m->cap * 2 : 64);
     h = ri_hash_bytes(key, len, 0);
     j = h & (m->cap - 1);

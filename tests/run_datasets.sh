@@ -27,7 +27,7 @@ want=$(awk -F, 'NR > 1 && ($5 == "Engaging" || $5 == "Prospecting") { n++ } END 
     "$DATA/maven_crm_opportunities/sales_pipeline.csv")
 check maven-open "$want" "$(sql maven "SELECT count(*) FROM deals WHERE status = 'open'")"
 want=$(awk -F, 'NR > 1 && $6 != "" { n++ } END { print n }' "$DATA/maven_crm_opportunities/sales_pipeline.csv")
-check maven-engaging-events "$want" "$(sql maven "SELECT count(*) FROM deal_events WHERE stage = 'Engaging'")"
+check maven-engaging-events "$want" "$(sql maven "SELECT count(*) FROM v_deal_events WHERE stage = 'Engaging'")"
 want=$(awk -F, 'NR > 1 && $3 == "GTXPro" { n++ } NR > 1 && $3 == "GTX Pro" { n++ } END { print n }' \
     "$DATA/maven_crm_opportunities/sales_pipeline.csv")
 check maven-gtx-pro "$want" "$(sql maven "SELECT count(*) FROM deals WHERE product = 'GTX Pro'")"
