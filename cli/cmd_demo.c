@@ -33,13 +33,13 @@ static int ingest_one(struct ri_ctx *ctx, const char *dir, const char *file,
     rc = ri_ingest(ctx, &io, &rep);
     if (rc)
         return cli_fail(ctx, rc);
-    printf("  %-18s %9llu rows read = %9llu accepted + %llu quarantined\n", file,
+    printf("   %-18s %9llu rows read = %9llu accepted + %llu quarantined\n", file,
            (unsigned long long)rep.rows_read, (unsigned long long)rep.rows_accepted,
            (unsigned long long)rep.rows_quarantined);
     return EXIT_OK;
 }
 
-/* The last day of each of the n quarters ending on or before t. */
+/* t itself, preceded by the last days of the n - 1 quarters before it. */
 static void quarter_ends(ri_time t, ri_time *out, int n)
 {
     char d[16];
@@ -48,7 +48,8 @@ static void quarter_ends(ri_time t, ri_time *out, int n)
     y = (d[0] - '0') * 1000 + (d[1] - '0') * 100 + (d[2] - '0') * 10 + (d[3] - '0');
     m = (d[5] - '0') * 10 + (d[6] - '0');
     m = (m - 1) / 3 * 3 + 1; /* first month of t's quarter */
-    for (int i = n - 1; i >= 0; i--) {
+    out[n - 1] = t;
+    for (int i = n - 2; i >= 0; i--) {
         char q[32];
         ri_time first;
         snprintf(q, sizeof(q), "%04d-%02d-01", y, m);
@@ -158,7 +159,7 @@ CMD(demo)
         code = cli_fail(ctx, rc);
         goto out;
     }
-    printf("4. the pipeline as it stood at the end of the last quarters (as-of engine):\n");
+    printf("4. the pipeline as it stood at the end of each quarter (as-of engine):\n");
     printf("   %-10s %8s %8s %12s %8s %8s %14s\n", "as of", "deals", "open", "open amount",
            "late", "won", "won amount");
     quarter_ends(so.as_of, ends, 5);
