@@ -18,6 +18,9 @@ sample.xlsx, sheet "Pipeline" (the first):
   row 7  4 | a cell at column H (gap F..G)
 sheet "Deals": serials around the Lotus 1900 leap-year bug and a date-time.
 sample_1904.xlsx: one sheet, date1904="1", serial 43830 = 2024-01-01.
+many_rows.xlsx: 600 rows of about 1.2 KB each (700 KB of sheet XML, 15 KB zipped), so
+  that the streamed sheet crosses many 64 KiB read chunks: row n holds n, a long inline
+  string ending in n, and the date serial 45000 + n.
 """
 import os
 import sys
@@ -119,6 +122,13 @@ SHEET_1904 = sheet(
     '<row r="3"><c r="A3" s="1"><v>0</v></c></row>')
 
 
+PAD = "lorem ipsum " * 90
+MANY = sheet("".join(
+    f'<row r="{n}"><c r="A{n}"><v>{n}</v></c>'
+    f'<c r="B{n}" t="inlineStr"><is><t>{PAD}{n}</t></is></c>'
+    f'<c r="C{n}" s="1"><v>{45000 + n}</v></c></row>' for n in range(1, 601)))
+
+
 def write(path, parts):
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
         for name, text in parts:
@@ -148,6 +158,15 @@ def main():
         ("xl/styles.xml", STYLES),
         ("xl/sharedStrings.xml", SHARED),
         ("xl/worksheets/sheet1.xml", SHEET_1904),
+    ])
+
+    write(os.path.join(out, "many_rows.xlsx"), [
+        ("[Content_Types].xml", CONTENT_TYPES),
+        ("_rels/.rels", ROOT_RELS),
+        ("xl/workbook.xml", workbook(["Many"])),
+        ("xl/_rels/workbook.xml.rels", workbook_rels(1)),
+        ("xl/styles.xml", STYLES),
+        ("xl/worksheets/sheet1.xml", MANY),
     ])
 
 

@@ -136,6 +136,34 @@ TEST(date1904_system)
     CHECK_STR(g.cell[2][0], "1904-01-01");
 }
 
+TEST(many_rows_across_read_chunks)
+{
+    struct ri_reader *r = NULL;
+    struct ri_row row;
+    long n = 0, bad = 0;
+    ri_err rc;
+    REQUIRE(ri_reader_open(NULL, "tests/data/many_rows.xlsx", NULL, &r) == RI_OK);
+    while ((rc = ri_reader_next(r, &row)) == RI_OK) {
+        char want[32];
+        size_t wl;
+        n++;
+        snprintf(want, sizeof(want), "%ld", n);
+        wl = strlen(want);
+        if (row.line != (uint64_t)n || row.n != 3 || row.flags || strcmp(row.cells[0], want) != 0)
+            bad++;
+        else if (row.lens[1] != 1080 + wl || strcmp(row.cells[1] + 1080, want) != 0)
+            bad++;
+        if (n == 1)
+            CHECK_STR(row.cells[2], "2023-03-16");
+        if (n == 600)
+            CHECK_STR(row.cells[2], "2024-11-04");
+    }
+    CHECK_EQ_INT(rc, RI_ERR_NOTFOUND);
+    CHECK_EQ_INT(n, 600);
+    CHECK_EQ_INT(bad, 0);
+    ri_reader_free(r);
+}
+
 TEST(unknown_sheet_is_notfound)
 {
     struct ri_ctx *ctx = ri_ctx_new();
@@ -232,6 +260,7 @@ int main(void)
     RUN(date_formats);
     RUN(second_sheet_and_the_lotus_leap_day);
     RUN(date1904_system);
+    RUN(many_rows_across_read_chunks);
     RUN(unknown_sheet_is_notfound);
     RUN(field_cap_applies_to_xlsx);
     RUN(from_memory_and_damaged_copies);
