@@ -2,6 +2,7 @@
 # SANITIZE=...). Dependencies come from Debian packages through pkg-config; `make deps`
 # installs the missing ones.
 include config.mk
+MAKEFLAGS += --no-print-directory
 
 PKGS     := sqlite3 libzip expat inih jansson
 CWARN    := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Wpedantic -Wshadow \

@@ -85,7 +85,7 @@ struct ingest {
     const char *file;
     int64_t snap;
     ri_time as_of, max_date, now;
-    bool as_of_given, had_opp_snapshot;
+    bool as_of_given, had_opp_snapshot, is_xlsx;
     enum ri_date_style style[RI_F__COUNT];
     enum ri_date_style *ev_style;
     struct ri_strmap deal_ix; /* crm id -> index in recs */
@@ -220,7 +220,8 @@ static int check_shape(struct ingest *ing, ri_err *rc)
                          "field longer than the field cap; truncated");
     else if (r->flags & RI_ROW_BAD_UTF8)
         *rc = quarantine(ing, (int)r->bad_col, RI_REASON_BAD_UTF8, "not valid UTF-8");
-    else if (r->n != ing->cm.ncols)
+    else if (r->n > ing->cm.ncols || (r->n < ing->cm.ncols && !ing->is_xlsx))
+        /* a spreadsheet leaves trailing empty cells out: a shorter XLSX row is fine */
         *rc = quarantine(ing, -1, RI_REASON_COLUMN_COUNT, "%zu columns, the header has %zu", r->n,
                          ing->cm.ncols);
     else
@@ -853,9 +854,13 @@ static int parse_event_cols(struct ingest *ing, ri_time *at, ri_err *rc)
 {
     for (size_t e = 0; e < ing->cm.n_event_cols; e++) {
         size_t c = ing->cm.event_cols[e];
-        const char *v = ing->row.cells[c];
-        size_t n = ing->row.lens[c];
+        const char *v;
+        size_t n;
         at[e] = RI_TIME_NONE;
+        if (c >= ing->row.n)
+            continue; /* a short XLSX row: the cell is empty */
+        v = ing->row.cells[c];
+        n = ing->row.lens[c];
         ri_trim(&v, &n);
         if (!n)
             continue;
@@ -1345,12 +1350,12 @@ static ri_err detect_dates(struct ingest *ing, const struct ri_reader_opts *ropt
     if (!rc)
         rc = ri_reader_next(rd, &row); /* header */
     while (!rc && nrows < SAMPLE_ROWS && (rc = ri_reader_next(rd, &row)) == RI_OK) {
-        if (row.flags || row.n != ing->cm.ncols)
+        if (row.flags || row.n > ing->cm.ncols || (row.n < ing->cm.ncols && !ing->is_xlsx))
             continue;
         for (size_t k = 0; k < ncol; k++) {
             int c = k < RI_ARRAY_SIZE(datef) ? ing->cm.col_of_field[datef[k]]
                                              : (int)ing->cm.event_cols[k - RI_ARRAY_SIZE(datef)];
-            if (c < 0)
+            if (c < 0 || (size_t)c >= row.n)
                 continue;
             vals[k][nrows] = ri_strndup(row.cells[c], row.lens[c]);
             lens[k][nrows] = row.lens[c];
@@ -1662,6 +1667,7 @@ ri_err ri_ingest(struct ri_ctx *ctx, const struct ri_ingest_opts *opts,
     if (rc)
         goto out;
     snprintf(report->format, sizeof(report->format), "%s", ri_reader_format(ing.rd));
+    ing.is_xlsx = !strcmp(report->format, "xlsx");
     report->delimiter = ri_reader_delimiter(ing.rd);
     ropts.delimiter = report->delimiter;
     if (opts->map && strcmp(ing.map.preset, opts->map) != 0) {

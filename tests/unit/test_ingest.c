@@ -290,6 +290,61 @@ TEST(mapping_file_constants_values_and_events)
     ri_ctx_free(ctx);
 }
 
+TEST(hubspot_export_with_date_entered_columns)
+{
+    struct ri_ingest_report rep;
+    struct ri_ctx *ctx;
+    fresh_dir();
+    write_file("hs.csv",
+               "Record ID,Deal Name,Deal Stage,Create Date,Close Date,Amount,Deal owner,"
+               "\"Date entered \"\"Appointment Scheduled (Sales Pipeline)\"\"\","
+               "\"Date entered \"\"Closed Won (Sales Pipeline)\"\"\"\n"
+               "101,Acme renewal,Closed Won,2024-01-02 09:15,2024-02-20,\"5,000\",Kim,"
+               "2024-01-02 09:15,2024-02-20 16:00\n"
+               "102,Beta pilot,Appointment Scheduled,2024-01-05,2024-04-01,800,Lee,2024-01-06,\n");
+    ctx = open_store();
+    REQUIRE(ingest(ctx, RI_KIND_OPPORTUNITIES, "hs.csv", "hubspot", NULL, &rep) == RI_OK);
+    CHECK_EQ_INT(rep.rows_accepted, 2);
+    CHECK_EQ_INT(rep.events_written, 3);
+    CHECK_EQ_INT(q(ctx, "SELECT count(*) FROM v_deals WHERE crm_id = '101' AND status = 'won' AND "
+                        "amount = 5000 AND owner = 'Kim' AND name = 'Acme renewal'"),
+                 1);
+    CHECK_EQ_INT(q(ctx, "SELECT count(*) FROM v_deal_events WHERE crm_id = '101' AND stage = "
+                        "'Closed Won' AND at = '2024-02-20 16:00:00'"),
+                 1);
+    CHECK_EQ_INT(q(ctx, "SELECT count(*) FROM v_deal_events WHERE crm_id = '102' AND stage = "
+                        "'Appointment Scheduled' AND at = '2024-01-06 00:00:00'"),
+                 1);
+    ri_ctx_free(ctx);
+}
+
+TEST(salesforce_report_names_and_booleans)
+{
+    struct ri_ingest_report rep;
+    struct ri_ctx *ctx;
+    fresh_dir();
+    write_file("sf.csv", "Opportunity ID,Opportunity Name,Account Name,Opportunity Owner,Stage,"
+                         "Amount,Probability (%),Close Date,Created Date,Lead Source,Type,"
+                         "Forecast Category,Closed,Won,Fiscal Period\n"
+                         "0061,Big one,Acme,Ann,Negotiation/Review,\"$120,000.00\",90,"
+                         "3/31/2024,1/15/2024,Web,New Business,Commit,FALSE,FALSE,Q1-2024\n"
+                         "0062,Lost one,Beta,Bob,Closed Lost,\"$5,000.00\",0,2/28/2024,"
+                         "1/20/2024,Partner,New Business,Omitted,TRUE,FALSE,Q1-2024\n");
+    ctx = open_store();
+    REQUIRE(ingest(ctx, RI_KIND_OPPORTUNITIES, "sf.csv", "salesforce", NULL, &rep) == RI_OK);
+    CHECK_EQ_INT(rep.rows_accepted, 2);
+    CHECK_EQ_INT(rep.columns_custom, 1); /* Fiscal Period */
+    CHECK_EQ_INT(q(ctx, "SELECT count(*) FROM v_deals WHERE crm_id = '0061' AND status = 'open' "
+                        "AND amount = 120000 AND probability = 90 AND account = 'Acme' AND "
+                        "close_date = '2024-03-31' AND created_date = '2024-01-15' AND "
+                        "lead_source = 'Web' AND forecast_category = 'Commit'"),
+                 1);
+    CHECK_EQ_INT(q(ctx, "SELECT count(*) FROM deals WHERE crm_id = '0062' AND status = 'lost' "
+                        "AND attrs = '{\"Fiscal Period\":\"Q1-2024\"}'"),
+                 1);
+    ri_ctx_free(ctx);
+}
+
 TEST(errors_name_the_file_and_write_nothing)
 {
     struct ri_ingest_report rep;
@@ -394,6 +449,8 @@ int main(void)
     RUN(same_file_twice_changes_nothing);
     RUN(history_rows_become_events_once);
     RUN(mapping_file_constants_values_and_events);
+    RUN(hubspot_export_with_date_entered_columns);
+    RUN(salesforce_report_names_and_booleans);
     RUN(errors_name_the_file_and_write_nothing);
     RUN(killed_midway_leaves_store_unchanged);
     RUN(store_migrates_older_and_refuses_newer);

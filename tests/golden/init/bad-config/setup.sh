@@ -1,0 +1,1 @@
+printf '[store]\ndb =\n' > revintel.conf

@@ -1,0 +1,1 @@
+printf '[store]\ndb = from-config.db\n' > revintel.conf
