@@ -37,13 +37,13 @@
 #include "ri_internal.h"
 #include "reader.h"
 
-#define CSV_CHUNK        (256 * 1024) /* bytes read from a file at a time */
-#define CSV_PIECE        (64 * 1024)  /* most bytes handed to libcsv in one call */
-#define CSV_SNIFF_BYTES  (64 * 1024)  /* sample for delimiter and line-end detection */
+#define CSV_CHUNK        ((size_t)256 * 1024) /* bytes read from a file at a time */
+#define CSV_PIECE        ((size_t)64 * 1024)  /* most bytes handed to libcsv in one call */
+#define CSV_SNIFF_BYTES  ((size_t)64 * 1024)  /* sample for delimiter and line-end detection */
 #define CSV_SNIFF_LINES  20
-#define CSV_BLK          (16 * 1024) /* libcsv grows its field buffer by this much */
-#define CSV_ROW_MIN_CAP  (64u * 1024 * 1024)
-#define CSV_REREAD_SLACK (16u * 1024 * 1024) /* rewinds may re-read 2 x size + this */
+#define CSV_BLK          ((size_t)16 * 1024) /* libcsv grows its field buffer by this much */
+#define CSV_ROW_MIN_CAP  ((size_t)64 * 1024 * 1024)
+#define CSV_REREAD_SLACK ((uint64_t)16 * 1024 * 1024) /* rewinds may re-read 2 x size + this */
 
 /* libcsv's parser states (libcsv.c). struct csv_parser is public, and its pstate is
  * what tells us whether the next byte may start a row. */
@@ -453,7 +453,9 @@ static char sniff_delimiter(const char *s, size_t len, char eol, bool complete)
             best_mode = mode;
         }
     }
-    return best_freq ? csv_candidates[best] : ',';
+    if (best_freq == 0)
+        return ',';
+    return csv_candidates[best];
 }
 
 /* ------------------------------------------------------------------ feeding */

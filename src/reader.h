@@ -14,7 +14,7 @@
 #include "ri_internal.h"
 
 /* Default cap on one field, when ri_reader_opts.max_field is 0. */
-#define RI_READER_MAX_FIELD (1024 * 1024)
+#define RI_READER_MAX_FIELD ((size_t)1024 * 1024)
 /* Most cells kept in one row; the row is flagged RI_ROW_TOO_LONG past it. */
 #define RI_READER_MAX_CELLS 16384
 

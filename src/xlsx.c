@@ -38,12 +38,12 @@
 #include "ri_internal.h"
 #include "reader.h"
 
-#define XLSX_CHUNK       (64 * 1024)
+#define XLSX_CHUNK       ((size_t)64 * 1024)
 #define XLSX_MAX_PART    (256ull * 1024 * 1024)      /* workbook, rels, styles, strings */
 #define XLSX_MAX_SHEET   (4ull * 1024 * 1024 * 1024) /* uncompressed sheet XML */
-#define XLSX_MAX_STRINGS (8u * 1024 * 1024)          /* shared strings */
+#define XLSX_MAX_STRINGS ((size_t)8 * 1024 * 1024)   /* shared strings */
 #define XLSX_MAX_ITEMS   65536 /* sheets, relationships, cell formats, number formats */
-#define XLSX_ROW_MIN_CAP (64u * 1024 * 1024)
+#define XLSX_ROW_MIN_CAP ((size_t)64 * 1024 * 1024)
 
 enum xlsx_type { XT_NUMBER, XT_SHARED, XT_INLINE, XT_STR, XT_BOOL, XT_OTHER };
 
