@@ -13,21 +13,15 @@
 #include <stdio.h>
 
 /* Exit codes (STYLE C3). */
-enum {
-    EXIT_OK = 0,
-    EXIT_FINDINGS = 1,
-    EXIT_USAGE = 2,
-    EXIT_BADINPUT = 3,
-    EXIT_RUNTIME = 4
-};
+enum { EXIT_OK = 0, EXIT_FINDINGS = 1, EXIT_USAGE = 2, EXIT_BADINPUT = 3, EXIT_RUNTIME = 4 };
 
 enum cli_format { FMT_TEXT = 0, FMT_JSON, FMT_CSV };
 
 struct cli_global {
-    const char *db;        /* --db, default ./revintel.db */
-    enum cli_format format;/* --format */
-    int quiet;             /* --quiet: no progress */
-    ri_time now;           /* --now override for reproducible output; RI_TIME_NONE: clock */
+    const char *db;         /* --db, default ./revintel.db */
+    enum cli_format format; /* --format */
+    int quiet;              /* --quiet: no progress */
+    ri_time now;            /* --now override for reproducible output; RI_TIME_NONE: clock */
 };
 
 /* Prints "revintel: error: <msg>" to stderr; returns EXIT_USAGE-free convenience code. */

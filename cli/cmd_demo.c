@@ -160,8 +160,8 @@ CMD(demo)
         goto out;
     }
     printf("4. the pipeline as it stood at the end of each quarter (as-of engine):\n");
-    printf("   %-10s %8s %8s %12s %8s %8s %14s\n", "as of", "deals", "open", "open amount",
-           "late", "won", "won amount");
+    printf("   %-10s %8s %8s %12s %8s %8s %14s\n", "as of", "deals", "open", "open amount", "late",
+           "won", "won amount");
     quarter_ends(so.as_of, ends, 5);
     for (int i = 0; i < 5; i++) {
         char d[16];

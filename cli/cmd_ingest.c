@@ -68,11 +68,14 @@ static void print_text(const struct ri_ingest_report *r, const char *file, int k
 
 CMD(ingest)
 {
-    static const struct option opts[] = {
-        {"map", required_argument, NULL, 'm'},     {"as-of", required_argument, NULL, 'a'},
-        {"sheet", required_argument, NULL, 's'},   {"date-format", required_argument, NULL, 'd'},
-        {"delimiter", required_argument, NULL, 'D'}, {"dry-run", no_argument, NULL, 'n'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"map", required_argument, NULL, 'm'},
+                                         {"as-of", required_argument, NULL, 'a'},
+                                         {"sheet", required_argument, NULL, 's'},
+                                         {"date-format", required_argument, NULL, 'd'},
+                                         {"delimiter", required_argument, NULL, 'D'},
+                                         {"dry-run", no_argument, NULL, 'n'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     struct ri_ingest_opts io = RI_INGEST_OPTS_INIT;
     struct ri_ingest_report rep;
     struct ri_ctx *ctx = NULL;

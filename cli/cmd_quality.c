@@ -35,12 +35,10 @@ static void print_text(const struct ri_quality_report *r)
     }
     printf("\nquarantined by reason:\n");
     for (size_t i = 0; i < r->n_reasons; i++)
-        printf("  %-22s %10llu\n", r->reasons[i].reason,
-               (unsigned long long)r->reasons[i].count);
+        printf("  %-22s %10llu\n", r->reasons[i].reason, (unsigned long long)r->reasons[i].count);
     printf("\ncolumns most at fault:\n");
     for (size_t i = 0; i < r->n_columns && i < 10; i++)
-        printf("  %-22s %10llu\n", r->columns[i].column,
-               (unsigned long long)r->columns[i].count);
+        printf("  %-22s %10llu\n", r->columns[i].column, (unsigned long long)r->columns[i].count);
     printf("\nexamples:\n");
     for (size_t i = 0; i < r->n_examples; i++) {
         const struct ri_quality_example *e = &r->examples[i];

@@ -124,7 +124,10 @@ struct ri_ingest_opts {
     ri_time as_of;           /* date of this export; RI_TIME_NONE: latest date seen in it */
     int dry_run;             /* validate and count, then roll back */
 };
-#define RI_INGEST_OPTS_INIT {RI_KIND_OPPORTUNITIES, NULL, NULL, NULL, NULL, 0, RI_TIME_NONE, 0}
+#define RI_INGEST_OPTS_INIT                                                                        \
+ {                                                                                                 \
+  RI_KIND_OPPORTUNITIES, NULL, NULL, NULL, NULL, 0, RI_TIME_NONE, 0                                \
+ }
 
 /* Quarantine reasons. Append only (stored by name, counted by code). */
 enum ri_reason {
@@ -152,18 +155,18 @@ const char *ri_reason_name(enum ri_reason r);
 
 struct ri_ingest_report {
     int64_t snapshot_id;
-    uint64_t rows_read;        /* data rows (header excluded) */
+    uint64_t rows_read; /* data rows (header excluded) */
     uint64_t rows_accepted;
     uint64_t rows_quarantined; /* rows_read == rows_accepted + rows_quarantined */
     uint64_t by_reason[RI_REASON__COUNT];
     uint64_t deals_new, deals_changed, deals_unchanged, deals_deleted;
     uint64_t events_written;
-    int64_t duplicate_of;      /* > 0: this exact file was already ingested as that snapshot;
-                                  nothing was written */
-    ri_time as_of;             /* RI_TIME_NONE: the file has no dates */
-    char format[8];            /* "csv" or "xlsx" */
+    int64_t duplicate_of; /* > 0: this exact file was already ingested as that snapshot;
+                             nothing was written */
+    ri_time as_of;        /* RI_TIME_NONE: the file has no dates */
+    char format[8];       /* "csv" or "xlsx" */
     char delimiter;
-    char preset[64];           /* mapping used: a preset, or the mapping file's name */
+    char preset[64]; /* mapping used: a preset, or the mapping file's name */
     int columns_mapped, columns_custom;
 };
 
@@ -220,21 +223,21 @@ struct ri_asof_state {
     size_t n;
     ri_time at;
     uint8_t *exists;
-    uint8_t *status;          /* enum ri_status */
-    int32_t *stage;           /* index into ri_history_stage_name, -1 unknown */
-    ri_time *stage_since;     /* when the deal entered its current stage */
-    double *amount;           /* NAN if unknown */
+    uint8_t *status;      /* enum ri_status */
+    int32_t *stage;       /* index into ri_history_stage_name, -1 unknown */
+    ri_time *stage_since; /* when the deal entered its current stage */
+    double *amount;       /* NAN if unknown */
     double *first_amount;
-    ri_time *close_date;      /* expected (open) or actual (closed); RI_TIME_NONE unknown */
+    ri_time *close_date; /* expected (open) or actual (closed); RI_TIME_NONE unknown */
     ri_time *first_close_date;
-    double *probability;      /* NAN if unknown */
-    int32_t *owner;           /* index into ri_history_owner_name, -1 unknown */
+    double *probability; /* NAN if unknown */
+    int32_t *owner;      /* index into ri_history_owner_name, -1 unknown */
     uint16_t *n_stage_changes;
     uint16_t *n_regressions;  /* moves to an earlier stage in the configured order */
     uint16_t *n_skips;        /* moves forward past one or more stages */
     uint16_t *n_close_pushes; /* close date moved later */
     uint16_t *n_amount_changes;
-    uint8_t *reached_late;    /* was ever in a late stage at or before T */
+    uint8_t *reached_late; /* was ever in a late stage at or before T */
 };
 
 ri_err ri_history_load(struct ri_ctx *ctx, struct ri_history **out /* OUT */);
@@ -274,11 +277,14 @@ void ri_asof_summarize(const struct ri_asof_state *st, struct ri_asof_summary *o
 
 struct ri_sim_opts {
     const char *outdir;
-    uint64_t deals;   /* number of deals, default 20000 */
-    uint64_t seed;    /* default 1 */
-    ri_time as_of;    /* snapshot date; RI_TIME_NONE: 2026-06-30 */
+    uint64_t deals; /* number of deals, default 20000 */
+    uint64_t seed;  /* default 1 */
+    ri_time as_of;  /* snapshot date; RI_TIME_NONE: 2026-06-30 */
 };
-#define RI_SIM_OPTS_INIT {NULL, 20000, 1, RI_TIME_NONE}
+#define RI_SIM_OPTS_INIT                                                                           \
+ {                                                                                                 \
+  NULL, 20000, 1, RI_TIME_NONE                                                                     \
+ }
 
 struct ri_sim_report {
     uint64_t deals, open, won, lost, zombies, history_rows, accounts, tickets;

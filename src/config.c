@@ -19,8 +19,8 @@ struct store_path {
     int found;
 };
 
-static ri_err on_key(void *ud, const char *section, const char *name, const char *value,
-                     char *err, size_t errsize)
+static ri_err on_key(void *ud, const char *section, const char *name, const char *value, char *err,
+                     size_t errsize)
 {
     struct store_path *sp = ud;
     int n;

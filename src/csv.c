@@ -460,6 +460,13 @@ static char sniff_delimiter(const char *s, size_t len, char eol, bool complete)
 
 /* ------------------------------------------------------------------ feeding */
 
+/* Records the failure a libcsv callback could not return (out of memory) on the context. */
+static ri_err cb_fail(struct csv_reader *r)
+{
+    return ri_fail(r->base.ctx, r->cb_err, "'%s': line %llu: %s", r->name,
+                   (unsigned long long)r->line, ri_strerror(r->cb_err));
+}
+
 /* Called at end of input: lets libcsv finish the last row. An unterminated quote makes
  * the open row a bad one and rewinds to the line after the one it started on. */
 static ri_err csv_finish(struct csv_reader *r)
@@ -469,12 +476,12 @@ static ri_err csv_finish(struct csv_reader *r)
 
     if (csv_fini(&r->p, on_field, on_row, r) == 0) {
         r->done = true;
-        return r->cb_err;
+        return r->cb_err ? cb_fail(r) : RI_OK;
     }
     add_partial_field(r);
     row_finish(r, RI_ROW_BAD_QUOTE);
     if (r->cb_err)
-        return r->cb_err;
+        return cb_fail(r);
     parser_reset(&r->p);
     /* Rewinds re-read input; a crafted file could make them quadratic, so their total is
      * bounded by twice the input plus CSV_REREAD_SLACK, past which the read just ends. */
@@ -534,7 +541,7 @@ static ri_err csv_step(struct csv_reader *r)
     } else {
         used = csv_parse(&r->p, s, n, on_field, on_row, r);
         if (r->cb_err)
-            return r->cb_err;
+            return cb_fail(r);
         if (used < n) {
             if (csv_error(&r->p) != CSV_EPARSE)
                 return ri_fail(r->base.ctx, RI_ERR_NOMEM, "'%s': line %llu: %s", r->name,
@@ -543,7 +550,7 @@ static ri_err csv_step(struct csv_reader *r)
             add_partial_field(r);
             row_finish(r, RI_ROW_BAD_QUOTE);
             if (r->cb_err)
-                return r->cb_err;
+                return cb_fail(r);
             parser_reset(&r->p);
             r->skip_line = true;
             used = n;

@@ -29,24 +29,24 @@
 enum ev_kind { EV_OTHER = 0, EV_DELETED, EV_RESTORED };
 
 struct ri_history {
-    size_t n;                  /* deals */
+    size_t n; /* deals */
     int64_t *rowid;
-    char **crm_id;             /* pointers into ids (a strmap's chunks) */
-    struct ri_strmap ids;      /* crm id -> deal index */
+    char **crm_id;        /* pointers into ids (a strmap's chunks) */
+    struct ri_strmap ids; /* crm id -> deal index */
     ri_time *created, *cur_close, *deleted_at;
     int32_t *cur_stage, *cur_owner;
     uint8_t *cur_status;
     double *cur_amount, *cur_prob;
-    size_t *ev_start;          /* n + 1 offsets into the event columns */
+    size_t *ev_start; /* n + 1 offsets into the event columns */
     size_t n_ev;
     ri_time *ev_at, *ev_close;
     double *ev_amount, *ev_prob;
     int32_t *ev_stage, *ev_owner;
     uint8_t *ev_kind;
     struct ri_intern stages, owners;
-    int32_t *stage_rank;       /* stage intern id -> order (0..) */
+    int32_t *stage_rank; /* stage intern id -> order (0..) */
     uint8_t *stage_role, *stage_late;
-    int32_t *by_rank;          /* order -> stage intern id */
+    int32_t *by_rank; /* order -> stage intern id */
     int order_inferred;
 };
 
@@ -76,8 +76,8 @@ static ri_err hist_alloc_events(struct ri_ctx *ctx, struct ri_history *h, size_t
     h->ev_stage = ri_try_alloc((n + 1) * sizeof(*h->ev_stage));
     h->ev_owner = ri_try_alloc((n + 1) * sizeof(*h->ev_owner));
     h->ev_kind = ri_try_alloc((n + 1) * sizeof(*h->ev_kind));
-    if (!h->ev_at || !h->ev_close || !h->ev_amount || !h->ev_prob || !h->ev_stage ||
-        !h->ev_owner || !h->ev_kind)
+    if (!h->ev_at || !h->ev_close || !h->ev_amount || !h->ev_prob || !h->ev_stage || !h->ev_owner ||
+        !h->ev_kind)
         return ri_fail(ctx, RI_ERR_NOMEM, "out of memory loading %zu deal events", n);
     return RI_OK;
 }
@@ -159,8 +159,8 @@ static ri_err load_stage_cfg(struct ri_ctx *ctx, struct ri_store *st, struct ri_
                              struct stage_cfg *c)
 {
     struct ri_stmt *s = NULL;
-    ri_err rc = ri_stmt_prepare(ctx, st, "SELECT name, ord, role, late FROM stages ORDER BY ord",
-                                &s);
+    ri_err rc =
+        ri_stmt_prepare(ctx, st, "SELECT name, ord, role, late FROM stages ORDER BY ord", &s);
     while (!rc && (rc = ri_stmt_step(ctx, s)) == RI_OK) {
         size_t len;
         const char *nm = ri_stmt_text(s, 0, &len);
@@ -357,7 +357,7 @@ static void order_stages(struct ri_history *h, struct stage_cfg *c)
                 low[i] = (char)((nm[i] >= 'A' && nm[i] <= 'Z') ? nm[i] + 32 : nm[i]);
             low[i] = '\0';
             cfg_set(c, id, 1000 + id,
-                    strstr(low, "won") ? RI_STATUS_WON
+                    strstr(low, "won")    ? RI_STATUS_WON
                     : strstr(low, "lost") ? RI_STATUS_LOST
                                           : RI_STATUS_OPEN,
                     0);
@@ -601,8 +601,8 @@ static uint16_t inc16(uint16_t v)
 }
 
 /* Moves deal i of st into stage s at time at, counting the change. */
-static void enter_stage(const struct ri_history *h, struct ri_asof_state *st, size_t i,
-                        int32_t s, ri_time at)
+static void enter_stage(const struct ri_history *h, struct ri_asof_state *st, size_t i, int32_t s,
+                        ri_time at)
 {
     int32_t old = st->stage[i];
     if (s == old)
@@ -684,7 +684,8 @@ static void replay_deal(const struct ri_history *h, size_t i, ri_time at, struct
         if (h->ev_stage[k] >= 0)
             enter_stage(h, st, i, h->ev_stage[k], t);
         if (!isnan(h->ev_amount[k])) {
-            if (!isnan(st->amount[i]) && fabs(h->ev_amount[k] - st->amount[i]) > 1e-9 * (fabs(st->amount[i]) + 1))
+            if (!isnan(st->amount[i]) &&
+                fabs(h->ev_amount[k] - st->amount[i]) > 1e-9 * (fabs(st->amount[i]) + 1))
                 st->n_amount_changes[i] = inc16(st->n_amount_changes[i]);
             st->amount[i] = h->ev_amount[k];
         }

@@ -52,8 +52,7 @@ int ri_ingest_kind_parse(const char *name)
     for (int k = 0; k < RI_KIND__COUNT; k++)
         if (!strcasecmp(name, kind_names[k]))
             return k;
-    if (!strcasecmp(name, "opportunity") || !strcasecmp(name, "deals") ||
-        !strcasecmp(name, "opps"))
+    if (!strcasecmp(name, "opportunity") || !strcasecmp(name, "deals") || !strcasecmp(name, "opps"))
         return RI_KIND_OPPORTUNITIES;
     if (!strcasecmp(name, "stage_history") || !strcasecmp(name, "events"))
         return RI_KIND_HISTORY;
@@ -91,22 +90,22 @@ struct ingest {
     struct ri_strmap deal_ix; /* crm id -> index in recs */
     struct deal_rec *recs;
     size_t n_recs, cap_recs;
-    struct ri_intern names;   /* stage, owner and forecast category strings */
+    struct ri_intern names;      /* stage, owner and forecast category strings */
     struct ri_intern stage_norm; /* normalised stage name -> id of its first spelling */
-    int32_t *stage_canon;     /* stage_norm id -> names id */
+    int32_t *stage_canon;        /* stage_norm id -> names id */
     size_t cap_canon;
-    struct ri_intern owners;  /* reps seen: name -> manager, region */
+    struct ri_intern owners; /* reps seen: name -> manager, region */
     char **owner_mgr, **owner_region;
     size_t cap_owner;
     struct ri_strmap line_dups; /* content hash -> line, for files without ids */
     uint64_t content_hash;
-    uint64_t est_rows;        /* rows the file probably holds (from the date sample) */
+    uint64_t est_rows; /* rows the file probably holds (from the date sample) */
     struct ri_stmt *ins_deal, *upd_deal, *ins_event, *ins_quar, *ins_other, *ins_label;
     struct ri_strmap label_ix; /* labels table: text -> id */
     int64_t *label_of_name;    /* names intern id -> labels id, 0 until known */
     size_t cap_label_of_name;
-    int64_t seq;               /* events of this ingest: snapshot id << 32, then + 1 */
-    struct ri_writer *w;       /* every write of the row loop goes through it */
+    int64_t seq;         /* events of this ingest: snapshot id << 32, then + 1 */
+    struct ri_writer *w; /* every write of the row loop goes through it */
     int64_t next_deal_id, next_label_id;
     struct ri_buf attrs, raw, idbuf, detail;
     struct ri_row row;
@@ -427,8 +426,8 @@ static ri_err write_stages(struct ingest *ing)
         if (m->n_late)
             late = name_in(m->stage_late, m->n_late, nm, len);
         else
-            late = strstr(norm, "negotiat") || strstr(norm, "commit") ||
-                   strstr(norm, "contract") || strstr(norm, "closing");
+            late = strstr(norm, "negotiat") || strstr(norm, "commit") || strstr(norm, "contract") ||
+                   strstr(norm, "closing");
         ri_stmt_bind_text(ins, 1, nm, len);
         ri_stmt_bind_i64(ins, 2, ord >= 0 ? ord : 1000 + (int64_t)k);
         const char *rn = role == RI_STATUS_WON ? "won" : role == RI_STATUS_LOST ? "lost" : "open";
@@ -461,7 +460,8 @@ static struct deal_rec *new_rec(struct ingest *ing, const char *id, size_t len)
 {
     struct deal_rec *r;
     int added;
-    struct ri_strmap_slot *slot = ri_strmap_put(&ing->deal_ix, id, len, (int64_t)ing->n_recs, &added);
+    struct ri_strmap_slot *slot =
+        ri_strmap_put(&ing->deal_ix, id, len, (int64_t)ing->n_recs, &added);
     if (!added)
         return &ing->recs[slot->value];
     RI_GROW(ing->recs, ing->cap_recs, ing->n_recs + 1);
@@ -744,8 +744,8 @@ static int parse_opp(struct ingest *ing, struct opp *o, ri_err *rc)
         }
     } else if (o->t[RI_F_IS_WON] || o->t[RI_F_IS_CLOSED]) {
         int won = o->t[RI_F_IS_WON] ? parse_bool(o->t[RI_F_IS_WON], o->tl[RI_F_IS_WON]) : -2;
-        int closed = o->t[RI_F_IS_CLOSED] ? parse_bool(o->t[RI_F_IS_CLOSED], o->tl[RI_F_IS_CLOSED])
-                                          : -2;
+        int closed =
+            o->t[RI_F_IS_CLOSED] ? parse_bool(o->t[RI_F_IS_CLOSED], o->tl[RI_F_IS_CLOSED]) : -2;
         if (won == -1 || closed == -1) {
             enum ri_field f = won == -1 ? RI_F_IS_WON : RI_F_IS_CLOSED;
             *rc = quarantine(ing, ing->cm.col_of_field[f], RI_REASON_BAD_STATUS,
@@ -805,10 +805,9 @@ static int parse_opp(struct ingest *ing, struct opp *o, ri_err *rc)
  * parameter 21 (the deal id) and ends the write. */
 static void bind_deal(struct ingest *ing, struct ri_stmt *s, const struct opp *o, uint64_t h)
 {
-    static const enum ri_field text_fields[] = {RI_F_NAME,     RI_F_ACCOUNT,     RI_F_OWNER,
-                                                RI_F_REGION,   RI_F_INDUSTRY,    RI_F_PRODUCT,
-                                                RI_F_LEAD_SOURCE, RI_F_TYPE,     RI_F_FORECAST,
-                                                RI_F_LOSS_REASON};
+    static const enum ri_field text_fields[] = {
+        RI_F_NAME,    RI_F_ACCOUNT,     RI_F_OWNER, RI_F_REGION,   RI_F_INDUSTRY,
+        RI_F_PRODUCT, RI_F_LEAD_SOURCE, RI_F_TYPE,  RI_F_FORECAST, RI_F_LOSS_REASON};
     static const char *const status_names[] = {"open", "open", "won", "lost"};
     const char *sn = ri_intern_str(&ing->names, o->stage);
     struct ri_writer *w = ing->w;
@@ -886,12 +885,11 @@ static ri_err opp_row(struct ingest *ing, ri_time *ev_at)
     h = row_hash(&ing->row);
     if (ing->map.id_from_line) {
         int added;
-        struct ri_strmap_slot *d =
-            ri_strmap_put(&ing->line_dups, (const char *)&h, sizeof(h), (int64_t)ing->row.line,
-                          &added);
+        struct ri_strmap_slot *d = ri_strmap_put(&ing->line_dups, (const char *)&h, sizeof(h),
+                                                 (int64_t)ing->row.line, &added);
         if (!added)
-            return quarantine(ing, -1, RI_REASON_DUPLICATE_ROW,
-                              "the same values as line %lld", (long long)d->value);
+            return quarantine(ing, -1, RI_REASON_DUPLICATE_ROW, "the same values as line %lld",
+                              (long long)d->value);
     }
     /* one probe of the id map: it finds the known deal or makes room for a new one */
     {
@@ -913,8 +911,7 @@ static ri_err opp_row(struct ingest *ing, ri_time *ev_at)
                               (unsigned long long)r->line);
         return quarantine(ing, ing->cm.col_of_field[RI_F_ID], RI_REASON_CONFLICTING_ID,
                           "id '%.*s' already at line %llu with other values",
-                          (int)(o.id_len > 64 ? 64 : o.id_len), o.id,
-                          (unsigned long long)r->line);
+                          (int)(o.id_len > 64 ? 64 : o.id_len), o.id, (unsigned long long)r->line);
     }
     /* no created date: the export's as-of date, which may only be known at the end */
     if (o.created == RI_TIME_NONE && ing->map.created_from_as_of)
@@ -953,8 +950,8 @@ static ri_err opp_row(struct ingest *ing, ri_time *ev_at)
         if (rc)
             return rc;
         if (r->deleted) {
-            rc = write_event(ing, r->rowid, ing->as_of_given ? ing->as_of : -1, "restored", -1,
-                             NAN, RI_TIME_NONE, -1, NAN, -1);
+            rc = write_event(ing, r->rowid, ing->as_of_given ? ing->as_of : -1, "restored", -1, NAN,
+                             RI_TIME_NONE, -1, NAN, -1);
             r->deleted = 0;
         }
         bool any = stage_ch || amount_ch || close_ch || owner_ch || prob_ch || fc_ch;
@@ -1049,8 +1046,8 @@ static ri_err finish_opportunities(struct ingest *ing)
             ri_stmt_bind_i64(s, 2, r->rowid);
             rc = ri_stmt_run(ing->ctx, s);
             if (!rc)
-                rc = write_event(ing, r->rowid, ev_time, "deleted", -1, NAN, RI_TIME_NONE, -1,
-                                 NAN, -1);
+                rc = write_event(ing, r->rowid, ev_time, "deleted", -1, NAN, RI_TIME_NONE, -1, NAN,
+                                 -1);
             ing->rep->deals_deleted++;
         }
         ri_stmt_free(s);
@@ -1224,9 +1221,9 @@ static ri_err account_row(struct ingest *ing)
         double d;
         if (ri_parse_i64(emp, el, &employees) != RI_OK) {
             if (ri_parse_amount(emp, el, RI_AMOUNT_AUTO, &d) != RI_OK || d < 0 || d > 1e12)
-                return quarantine(ing, ing->cm.col_of_field[RI_F_EMPLOYEES],
-                                  RI_REASON_BAD_NUMBER, "'%.*s' is not a number of employees",
-                                  (int)(el > 64 ? 64 : el), emp);
+                return quarantine(ing, ing->cm.col_of_field[RI_F_EMPLOYEES], RI_REASON_BAD_NUMBER,
+                                  "'%.*s' is not a number of employees", (int)(el > 64 ? 64 : el),
+                                  emp);
             employees = (int64_t)d;
         }
     }
@@ -1277,8 +1274,8 @@ static ri_err ticket_row(struct ingest *ing)
     if (bad || (rc && rc != RI_ERR_NOTFOUND))
         return rc;
     if (opened != RI_TIME_NONE && resolved != RI_TIME_NONE && resolved < opened)
-        return quarantine(ing, ing->cm.col_of_field[RI_F_RESOLVED],
-                          RI_REASON_CLOSE_BEFORE_CREATED, "resolved before it was opened");
+        return quarantine(ing, ing->cm.col_of_field[RI_F_RESOLVED], RI_REASON_CLOSE_BEFORE_CREATED,
+                          "resolved before it was opened");
     field_text(ing, RI_F_ACCOUNT, &acc, &al);
     field_text(ing, RI_F_PRIORITY, &pri, &pl);
     field_text(ing, RI_F_TEAM, &team, &tl);
@@ -1336,8 +1333,7 @@ static ri_err detect_dates(struct ingest *ing, const struct ri_reader_opts *ropt
 {
     struct ri_reader *rd = NULL;
     struct ri_row row;
-    enum ri_field datef[] = {RI_F_CREATED, RI_F_CLOSE, RI_F_CHANGED_AT, RI_F_OPENED,
-                             RI_F_RESOLVED};
+    enum ri_field datef[] = {RI_F_CREATED, RI_F_CLOSE, RI_F_CHANGED_AT, RI_F_OPENED, RI_F_RESOLVED};
     size_t ncol = RI_ARRAY_SIZE(datef) + ing->cm.n_event_cols;
     char ***vals = ri_calloc(ncol, sizeof(*vals));
     size_t **lens = ri_calloc(ncol, sizeof(*lens));
@@ -1506,8 +1502,8 @@ static ri_err next_ids(struct ingest *ing)
     ri_err rc = ri_store_query_i64(ing->ctx, ing->st, "SELECT coalesce(max(id), 0) + 1 FROM deals",
                                    &ing->next_deal_id);
     if (!rc)
-        rc = ri_store_query_i64(ing->ctx, ing->st,
-                                "SELECT coalesce(max(id), 0) + 1 FROM labels", &ing->next_label_id);
+        rc = ri_store_query_i64(ing->ctx, ing->st, "SELECT coalesce(max(id), 0) + 1 FROM labels",
+                                &ing->next_label_id);
     return rc;
 }
 
@@ -1740,8 +1736,7 @@ ri_err ri_ingest(struct ri_ctx *ctx, const struct ri_ingest_opts *opts,
         goto out;
     /* a file with no dates at all has no as-of date (RI_TIME_NONE) */
     if (!ing.as_of_given)
-        ing.as_of = ing.max_date != INT64_MIN ? ing.max_date - ing.max_date % RI_DAY
-                                              : RI_TIME_NONE;
+        ing.as_of = ing.max_date != INT64_MIN ? ing.max_date - ing.max_date % RI_DAY : RI_TIME_NONE;
     report->as_of = ing.as_of;
     rc = find_same_file(&ing, &report->duplicate_of);
     if (rc)

@@ -123,7 +123,7 @@ char *ri_quality_report_json(const struct ri_quality_report *r)
     set_num(compl, "close_date_pct", r->pct_close_date);
     set_num(compl, "owner_pct", r->pct_owner);
     set_num(compl, "probability_pct", r->pct_probability);
-    json_object_set_new(o, "completeness", compl);
+    json_object_set_new(o, "completeness", compl );
     set_u64(o, "events", r->events);
     set_u64(o, "accounts", r->accounts);
     set_u64(o, "tickets", r->tickets);

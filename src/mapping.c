@@ -29,10 +29,11 @@
 #define K_T (1u << RI_KIND_TICKETS)
 
 static const char *const field_names[RI_F__COUNT] = {
-    "id", "name", "account", "owner", "manager", "region", "industry", "product",
-    "lead_source", "type", "created_date", "stage", "status", "amount", "close_date",
-    "probability", "forecast_category", "loss_reason", "is_closed", "is_won", "changed_at",
-    "employees", "annual_revenue", "opened_at", "resolved_at", "priority", "team",
+    "id",          "name",     "account",     "owner",       "manager",           "region",
+    "industry",    "product",  "lead_source", "type",        "created_date",      "stage",
+    "status",      "amount",   "close_date",  "probability", "forecast_category", "loss_reason",
+    "is_closed",   "is_won",   "changed_at",  "employees",   "annual_revenue",    "opened_at",
+    "resolved_at", "priority", "team",
 };
 
 static const unsigned field_kinds[RI_F__COUNT] = {
@@ -512,8 +513,7 @@ ri_err ri_mapping_load_string(struct ri_ctx *ctx, const char *name, const char *
     return ri_ini_parse_string(ctx, name, text, on_map_key, m);
 }
 
-const char *ri_mapping_value(const struct ri_mapping *m, enum ri_field f, const char *v,
-                             size_t len)
+const char *ri_mapping_value(const struct ri_mapping *m, enum ri_field f, const char *v, size_t len)
 {
     char pre[16];
     int n = snprintf(pre, sizeof(pre), "%d\t", (int)f);

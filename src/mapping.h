@@ -49,22 +49,22 @@ struct ri_pair {
 
 /* What a mapping file (or preset) says. Strings are owned by the mapping. */
 struct ri_mapping {
-    int kind;                        /* -1: not stated */
-    char preset[32];                 /* "auto", "canonical", "salesforce", "hubspot" */
+    int kind;        /* -1: not stated */
+    char preset[32]; /* "auto", "canonical", "salesforce", "hubspot" */
     enum ri_date_style date_style;
     enum ri_amount_locale locale;
     char delimiter;
-    bool no_dates;                   /* a static data set: no created date required */
-    bool created_from_as_of;         /* missing created date: use the export's as-of date */
-    bool id_from_line;               /* no id column: the id is "L<line>" */
-    bool partial;                    /* not a full export: absent deals are not deleted */
-    char *columns[RI_F__COUNT];      /* [columns] field = source header, or "A | B": A, else B */
-    char *constants[RI_F__COUNT];    /* [constants] field = value */
-    struct ri_pair *events;          /* [events] date column = stage entered */
+    bool no_dates;                /* a static data set: no created date required */
+    bool created_from_as_of;      /* missing created date: use the export's as-of date */
+    bool id_from_line;            /* no id column: the id is "L<line>" */
+    bool partial;                 /* not a full export: absent deals are not deleted */
+    char *columns[RI_F__COUNT];   /* [columns] field = source header, or "A | B": A, else B */
+    char *constants[RI_F__COUNT]; /* [constants] field = value */
+    struct ri_pair *events;       /* [events] date column = stage entered */
     size_t n_events, cap_events;
-    struct ri_pair *values;          /* [values.FIELD] from = to; a = "field\tfrom" */
+    struct ri_pair *values; /* [values.FIELD] from = to; a = "field\tfrom" */
     size_t n_values, cap_values;
-    char **custom, **ignore;         /* [columns] custom = a, b ; ignore = c */
+    char **custom, **ignore; /* [columns] custom = a, b ; ignore = c */
     size_t n_custom, cap_custom, n_ignore, cap_ignore;
     char **stage_order, **stage_won, **stage_lost, **stage_late;
     size_t n_order, n_won, n_lost, n_late;
@@ -84,12 +84,12 @@ const char *ri_mapping_value(const struct ri_mapping *m, enum ri_field f, const 
 /* The mapping resolved against one file's header. */
 struct ri_colmap {
     size_t ncols;
-    int *field_of_col;               /* RI_F_* or -1 (custom) or -2 (ignored) or -3 (event) */
-    int col_of_field[RI_F__COUNT];   /* -1: absent */
+    int *field_of_col;                  /* RI_F_* or -1 (custom) or -2 (ignored) or -3 (event) */
+    int col_of_field[RI_F__COUNT];      /* -1: absent */
     int fallback_of_field[RI_F__COUNT]; /* "A | B" in [columns]: B, used where A is empty */
-    char **header;                   /* original names */
-    size_t *event_cols;              /* columns that are stage-entry dates */
-    char **event_stages;             /* stage entered, per event column (borrowed) */
+    char **header;                      /* original names */
+    size_t *event_cols;                 /* columns that are stage-entry dates */
+    char **event_stages;                /* stage entered, per event column (borrowed) */
     size_t n_event_cols;
     int mapped, custom;
 };

@@ -59,7 +59,10 @@ struct ri_buf {
     size_t max;
 };
 extern char ri_buf_empty[];
-#define RI_BUF_INIT {ri_buf_empty, 0, 0, 0}
+#define RI_BUF_INIT                                                                                \
+ {                                                                                                 \
+  ri_buf_empty, 0, 0, 0                                                                            \
+ }
 
 void ri_buf_init(struct ri_buf *b, size_t max_bytes);
 void ri_buf_release(struct ri_buf *b);
@@ -99,24 +102,24 @@ enum ri_date_style ri_date_detect(const char *const *vals, const size_t *lens, s
 struct ri_reader;
 
 enum ri_row_flags {
-    RI_ROW_BAD_QUOTE = 1 << 0,   /* malformed or unterminated quoting; cells unreliable */
-    RI_ROW_TOO_LONG = 1 << 1,    /* a field passed the field cap; it was truncated */
-    RI_ROW_BAD_UTF8 = 1 << 2,    /* a field is not valid UTF-8 (bad_col says which) */
+    RI_ROW_BAD_QUOTE = 1 << 0, /* malformed or unterminated quoting; cells unreliable */
+    RI_ROW_TOO_LONG = 1 << 1,  /* a field passed the field cap; it was truncated */
+    RI_ROW_BAD_UTF8 = 1 << 2,  /* a field is not valid UTF-8 (bad_col says which) */
 };
 
 struct ri_row {
-    size_t n;              /* number of cells */
+    size_t n;                 /* number of cells */
     const char *const *cells; /* NUL-terminated */
     const size_t *lens;
-    uint64_t line;         /* 1-based line (CSV) or sheet row (XLSX) where the row starts */
-    unsigned flags;        /* enum ri_row_flags */
-    size_t bad_col;        /* first offending cell for TOO_LONG / BAD_UTF8 */
+    uint64_t line;  /* 1-based line (CSV) or sheet row (XLSX) where the row starts */
+    unsigned flags; /* enum ri_row_flags */
+    size_t bad_col; /* first offending cell for TOO_LONG / BAD_UTF8 */
 };
 
 struct ri_reader_opts {
-    char delimiter;        /* 0: detect among , ; \t | from the first lines */
-    const char *sheet;     /* XLSX: sheet name; NULL: first sheet */
-    size_t max_field;      /* field cap in bytes; 0: 1 MiB */
+    char delimiter;    /* 0: detect among , ; \t | from the first lines */
+    const char *sheet; /* XLSX: sheet name; NULL: first sheet */
+    size_t max_field;  /* field cap in bytes; 0: 1 MiB */
 };
 
 /* Opens path, CSV or XLSX by content (a ZIP signature means XLSX). Fails with

@@ -112,7 +112,7 @@ int ri_schema_version_current(void)
 
 const char *ri_schema_migration(int from)
 {
-    if (from < 0 || from >= (int)RI_ARRAY_SIZE(migrations))
-        RI_BUG("no migration from schema version %d", from);
-    return migrations[from];
+    if (from >= 0 && from < (int)RI_ARRAY_SIZE(migrations))
+        return migrations[from];
+    RI_BUG("no migration from schema version %d", from);
 }

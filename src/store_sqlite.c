@@ -76,8 +76,7 @@ static ri_err migrate(struct ri_ctx *ctx, struct ri_store *st, const char *path,
         if (ntab > 0)
             return ri_fail(ctx, RI_ERR_STORE, "'%s' is an SQLite file but not a revintel store",
                            path);
-        return ri_fail(ctx, RI_ERR_NOTFOUND, "no store at '%s': run 'revintel init' first",
-                       path);
+        return ri_fail(ctx, RI_ERR_NOTFOUND, "no store at '%s': run 'revintel init' first", path);
     }
     if (v < target && (flags & RI_OPEN_READONLY))
         return ri_fail(ctx, RI_ERR_STORE,
@@ -132,8 +131,7 @@ ri_err ri_store_open_file(struct ri_ctx *ctx, const char *path, unsigned flags,
         oflags |= SQLITE_OPEN_CREATE;
     if (sqlite3_open_v2(path, &st->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         if (!(flags & RI_OPEN_CREATE) && sqlite3_errcode(st->db) == SQLITE_CANTOPEN)
-            rc = ri_fail(ctx, RI_ERR_NOTFOUND, "no store at '%s': run 'revintel init' first",
-                         path);
+            rc = ri_fail(ctx, RI_ERR_NOTFOUND, "no store at '%s': run 'revintel init' first", path);
         else
             rc = ri_fail(ctx, RI_ERR_STORE, "cannot open store '%s': %s", path,
                          sqlite3_errmsg(st->db));

@@ -113,8 +113,8 @@ int64_t *ri_strmap_get(const struct ri_strmap *m, const char *key, size_t len)
     return NULL;
 }
 
-struct ri_strmap_slot *ri_strmap_put(struct ri_strmap *m, const char *key, size_t len,
-                                     int64_t init, int *added)
+struct ri_strmap_slot *ri_strmap_put(struct ri_strmap *m, const char *key, size_t len, int64_t init,
+                                     int *added)
 {
     uint64_t h;
     size_t j;

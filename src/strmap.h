@@ -15,8 +15,8 @@ struct ri_strmap_slot {
 
 struct ri_strmap {
     struct ri_strmap_slot *slots;
-    size_t cap, n;         /* cap is a power of two */
-    char **chunks;         /* key storage, freed together */
+    size_t cap, n; /* cap is a power of two */
+    char **chunks; /* key storage, freed together */
     size_t n_chunks, cap_chunks, chunk_used, chunk_size;
 };
 
@@ -29,8 +29,8 @@ void ri_strmap_reserve(struct ri_strmap *m, size_t n);
 int64_t *ri_strmap_get(const struct ri_strmap *m, const char *key, size_t len);
 /* Inserts key (copied) with value init if absent; returns its slot (key and value) and
  * sets *added (may be NULL). Valid until the next put. */
-struct ri_strmap_slot *ri_strmap_put(struct ri_strmap *m, const char *key, size_t len,
-                                     int64_t init, int *added);
+struct ri_strmap_slot *ri_strmap_put(struct ri_strmap *m, const char *key, size_t len, int64_t init,
+                                     int *added);
 
 /* Interner: each distinct string gets a dense id 0, 1, 2, ... */
 struct ri_intern {

@@ -26,20 +26,20 @@ struct chunk {
 };
 
 struct ri_writer {
-    struct ri_ctx *ctx;    /* the owner's: the failure is copied there */
-    struct ri_ctx *wctx;   /* the writer thread's own, for messages written off-thread */
+    struct ri_ctx *ctx;  /* the owner's: the failure is copied there */
+    struct ri_ctx *wctx; /* the writer thread's own, for messages written off-thread */
     int threaded;
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    struct chunk fill;     /* being filled by the producer */
-    struct chunk pending;  /* handed over, not yet taken; data NULL if none */
-    struct chunk spare;    /* returned by the writer for reuse */
+    struct chunk fill;    /* being filled by the producer */
+    struct chunk pending; /* handed over, not yet taken; data NULL if none */
+    struct chunk spare;   /* returned by the writer for reuse */
     int busy, stop;
-    ri_err failed;         /* first failure, set by the writer */
-    size_t op_start;       /* where the write being encoded starts in fill */
-    int overflow;          /* a single write did not fit a chunk */
-    int flushed;           /* a chunk was handed over since the last check */
+    ri_err failed;   /* first failure, set by the writer */
+    size_t op_start; /* where the write being encoded starts in fill */
+    int overflow;    /* a single write did not fit a chunk */
+    int flushed;     /* a chunk was handed over since the last check */
 };
 
 static void put(struct chunk *c, const void *p, size_t n)
@@ -209,7 +209,7 @@ static void param(struct ri_writer *w, unsigned char type, int idx, const void *
     if (!room(w, 2 + n))
         return;
     put(&w->fill, hdr, 2);
-    if (n)
+    if (v && n)
         put(&w->fill, v, n);
 }
 

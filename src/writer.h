@@ -25,7 +25,7 @@ ri_err ri_writer_start(struct ri_ctx *ctx, int threads, struct ri_writer **out /
  * first failure of any earlier write, recorded on the context. */
 void ri_writer_begin(struct ri_writer *w, struct ri_stmt *stmt);
 void ri_writer_i64(struct ri_writer *w, int idx, int64_t v);
-void ri_writer_f64(struct ri_writer *w, int idx, double v); /* NAN: NULL */
+void ri_writer_f64(struct ri_writer *w, int idx, double v);                   /* NAN: NULL */
 void ri_writer_text(struct ri_writer *w, int idx, const char *s, size_t len); /* NULL: NULL */
 void ri_writer_time(struct ri_writer *w, int idx, ri_time t); /* RI_TIME_NONE: NULL */
 void ri_writer_null(struct ri_writer *w, int idx);

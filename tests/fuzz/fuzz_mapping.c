@@ -12,9 +12,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const char *const hdr[] = {"Id", "Opportunity ID", "Created Date", "Stage",
-                                      "Amount", "Close Date", "Owner", "engage_date",
-                                      "Date entered \"Won (Sales Pipeline)\"", "Custom Thing"};
+    static const char *const hdr[] = {
+        "Id",          "Opportunity ID", "Created Date",
+        "Stage",       "Amount",         "Close Date",
+        "Owner",       "engage_date",    "Date entered \"Won (Sales Pipeline)\"",
+        "Custom Thing"};
     size_t lens[RI_ARRAY_SIZE(hdr)];
     struct ri_row row;
     struct ri_ctx *ctx;

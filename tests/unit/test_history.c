@@ -90,9 +90,9 @@ static void setup(void)
                         "T,2024-05-01,Prospecting,100,2024-07-01,bob\n");
     write_file("h.csv", "opportunity_id,stage,changed_at,amount,close_date\n"
                         "P,Prospecting,2024-01-01,1000,2024-02-01\n"
-                        "P,Proposal,2024-01-10,,\n"            /* skip over Qualification */
+                        "P,Proposal,2024-01-10,,\n"                   /* skip over Qualification */
                         "P,Qualification,2024-01-20,800,2024-02-15\n" /* regression; push */
-                        "P,Negotiation,2024-02-01,900,\n"      /* skip over Proposal */
+                        "P,Negotiation,2024-02-01,900,\n"             /* skip over Proposal */
                         "P,Closed Won,2024-03-01,,\n"
                         "Q,Qualification,2024-01-01,,\n"
                         "Q,Negotiation,2024-02-01,,\n");
@@ -210,7 +210,7 @@ TEST(replay_matches_the_raw_history_of_a_simulated_pipeline)
     const char *dates[] = {"2024-06-30", "2025-03-15", "2025-12-31", "2026-06-30"};
     FILE *f;
     size_t n;
-    char (*stage_at_d)[4][32];
+    char(*stage_at_d)[4][32];
     long mismatches = 0, checked = 0;
 
     snprintf(sdir, sizeof(sdir), "/tmp/ri-hsim-XXXXXX");
@@ -260,9 +260,8 @@ TEST(replay_matches_the_raw_history_of_a_simulated_pipeline)
         ri_asof(h2, day(dates[d]), &s2);
         for (size_t i = 0; i < n; i++) {
             const char *want = stage_at_d[i][d];
-            const char *got = s2.exists[i] && s2.stage[i] >= 0
-                                  ? ri_history_stage_name(h2, s2.stage[i])
-                                  : "";
+            const char *got =
+                s2.exists[i] && s2.stage[i] >= 0 ? ri_history_stage_name(h2, s2.stage[i]) : "";
             if (!s2.exists[i] && !want[0])
                 continue;
             checked++;

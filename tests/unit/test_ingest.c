@@ -78,16 +78,16 @@ static int64_t q(struct ri_ctx *ctx, const char *sql)
 /* 10 data rows; by hand: rows 3..9 each break one rule, so 3 accepted, 7 quarantined. */
 static const char bad_opps[] =
     "id,created_date,stage,amount,close_date,probability\n"
-    "A1,2024-01-05,Prospecting,\"$12,500.00\",2024-03-01,20\n"   /* line 2: ok */
-    "A2,2024-01-06,Closed Won,9000,2024-02-10,100\n"             /* line 3: ok */
-    ",2024-01-07,Prospecting,100,,10\n"                          /* line 4: missing_id */
-    "A4,2024-02-30,Prospecting,100,,10\n"                        /* line 5: bad_date */
-    "A5,2024-01-08,Prospecting,-5,,10\n"                         /* line 6: negative_amount */
-    "A6,2024-01-09,Prospecting,ten,,10\n"                        /* line 7: bad_amount */
-    "A7,2024-03-09,Closed Lost,100,2024-03-01,0\n"               /* line 8: close_before_created */
-    "A8,2024-01-10,Prospecting,100,,150\n"                       /* line 9: bad_probability */
-    "A9,2024-01-11,Prospecting,100\n"                            /* line 10: column_count */
-    "A10,2024-01-12,Negotiation,5000,2024-04-01,60\n";           /* line 11: ok */
+    "A1,2024-01-05,Prospecting,\"$12,500.00\",2024-03-01,20\n" /* line 2: ok */
+    "A2,2024-01-06,Closed Won,9000,2024-02-10,100\n"           /* line 3: ok */
+    ",2024-01-07,Prospecting,100,,10\n"                        /* line 4: missing_id */
+    "A4,2024-02-30,Prospecting,100,,10\n"                      /* line 5: bad_date */
+    "A5,2024-01-08,Prospecting,-5,,10\n"                       /* line 6: negative_amount */
+    "A6,2024-01-09,Prospecting,ten,,10\n"                      /* line 7: bad_amount */
+    "A7,2024-03-09,Closed Lost,100,2024-03-01,0\n"             /* line 8: close_before_created */
+    "A8,2024-01-10,Prospecting,100,,150\n"                     /* line 9: bad_probability */
+    "A9,2024-01-11,Prospecting,100\n"                          /* line 10: column_count */
+    "A10,2024-01-12,Negotiation,5000,2024-04-01,60\n";         /* line 11: ok */
 
 TEST(quarantine_reasons_and_reconcile)
 {
@@ -131,8 +131,8 @@ TEST(duplicates_and_conflicts)
     fresh_dir();
     write_file("o.csv", "id,created_date,stage\n"
                         "D1,2024-01-01,Prospecting\n"
-                        "D1,2024-01-01,Prospecting\n"  /* exact duplicate */
-                        "D1,2024-01-01,Negotiation\n"  /* same id, other values */
+                        "D1,2024-01-01,Prospecting\n" /* exact duplicate */
+                        "D1,2024-01-01,Negotiation\n" /* same id, other values */
                         "D2,2024-01-02,Prospecting\n");
     ctx = open_store();
     REQUIRE(ingest(ctx, RI_KIND_OPPORTUNITIES, "o.csv", NULL, NULL, &rep) == RI_OK);

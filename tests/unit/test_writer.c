@@ -89,8 +89,8 @@ TEST(first_failure_stops_the_rest)
     struct ri_stmt *ins = NULL;
     struct ri_writer *w = NULL;
     ri_err rc = RI_OK;
-    REQUIRE(ri_stmt_prepare(ctx, ri_ctx_store(ctx), "INSERT INTO t(k, s) VALUES (?1, ?2)",
-                            &ins) == RI_OK);
+    REQUIRE(ri_stmt_prepare(ctx, ri_ctx_store(ctx), "INSERT INTO t(k, s) VALUES (?1, ?2)", &ins) ==
+            RI_OK);
     REQUIRE(ri_writer_start(ctx, 1, &w) == RI_OK);
     /* key 500 is written again by write 1000, which fails: writes 1..999 ran, and nothing
      * after the failure may run */
@@ -116,8 +116,8 @@ TEST(a_write_larger_than_a_chunk_is_refused)
     char *huge = malloc(n);
     REQUIRE(huge != NULL);
     memset(huge, 'y', n);
-    REQUIRE(ri_stmt_prepare(ctx, ri_ctx_store(ctx), "INSERT INTO t(k, s) VALUES (?1, ?2)",
-                            &ins) == RI_OK);
+    REQUIRE(ri_stmt_prepare(ctx, ri_ctx_store(ctx), "INSERT INTO t(k, s) VALUES (?1, ?2)", &ins) ==
+            RI_OK);
     REQUIRE(ri_writer_start(ctx, 1, &w) == RI_OK);
     ri_writer_begin(w, ins);
     ri_writer_i64(w, 1, 1);
