@@ -1645,17 +1645,13 @@ ri_err ri_ingest(struct ri_ctx *ctx, const struct ri_ingest_opts *opts,
         goto out;
     }
     if (opts->date_format) {
-        if (!strcasecmp(opts->date_format, "iso"))
-            ing.map.date_style = RI_DATE_ISO;
-        else if (!strcasecmp(opts->date_format, "us"))
-            ing.map.date_style = RI_DATE_US;
-        else if (!strcasecmp(opts->date_format, "eu"))
-            ing.map.date_style = RI_DATE_EU;
-        else if (strcasecmp(opts->date_format, "auto") != 0) {
+        int st = ri_date_style_parse(opts->date_format);
+        if (st < 0) {
             rc = ri_fail(ctx, RI_ERR_INVALID, "unknown date format '%s' (auto, iso, us, eu)",
                          opts->date_format);
             goto out;
         }
+        ing.map.date_style = (enum ri_date_style)st;
     }
     ropts.delimiter = opts->delimiter ? opts->delimiter : ing.map.delimiter;
     ropts.sheet = opts->sheet;

@@ -328,6 +328,19 @@ static void split_list(const char *v, char ***list, size_t *n, size_t *cap)
     }
 }
 
+int ri_date_style_parse(const char *name)
+{
+    static const struct {
+        const char *name;
+        enum ri_date_style style;
+    } styles[] = {{"auto", RI_DATE_AUTO}, {"iso", RI_DATE_ISO}, {"us", RI_DATE_US},
+                  {"eu", RI_DATE_EU}};
+    for (size_t i = 0; i < RI_ARRAY_SIZE(styles); i++)
+        if (!strcasecmp(name, styles[i].name))
+            return (int)styles[i].style;
+    return -1;
+}
+
 static bool is_yes(const char *v)
 {
     return !strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1") ||
@@ -353,18 +366,12 @@ static ri_err on_file_key(struct ri_mapping *m, const char *name, const char *va
         }
         snprintf(m->preset, sizeof(m->preset), "%s", value);
     } else if (!strcasecmp(name, "date_format")) {
-        if (!strcasecmp(value, "iso"))
-            m->date_style = RI_DATE_ISO;
-        else if (!strcasecmp(value, "us"))
-            m->date_style = RI_DATE_US;
-        else if (!strcasecmp(value, "eu"))
-            m->date_style = RI_DATE_EU;
-        else if (!strcasecmp(value, "auto"))
-            m->date_style = RI_DATE_AUTO;
-        else {
+        int st = ri_date_style_parse(value);
+        if (st < 0) {
             snprintf(err, errsize, "unknown date_format '%s' (auto, iso, us, eu)", value);
             return RI_ERR_INVALID;
         }
+        m->date_style = (enum ri_date_style)st;
     } else if (!strcasecmp(name, "decimal")) {
         if (!strcasecmp(value, "point"))
             m->locale = RI_AMOUNT_POINT;

@@ -77,6 +77,8 @@ ri_err ri_mapping_load(struct ri_ctx *ctx, const char *map, struct ri_mapping *m
 /* Loads a mapping from INI text; name is used in error messages (tests, fuzzing). */
 ri_err ri_mapping_load_string(struct ri_ctx *ctx, const char *name, const char *text,
                               struct ri_mapping *m);
+/* "auto", "iso", "us", "eu" (any case) to a date style; -1 if none of those. */
+int ri_date_style_parse(const char *name);
 /* Value rename for field ([values.FIELD]); returns the replacement or NULL. */
 const char *ri_mapping_value(const struct ri_mapping *m, enum ri_field f, const char *v,
                              size_t len);
