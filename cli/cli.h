@@ -45,6 +45,7 @@ int cli_parse_u64_opt(const char *opt, const char *val, uint64_t *out);
 CMD(init);
 CMD(ingest);
 CMD(quality);
+CMD(diagnose);
 CMD(simulate);
 CMD(demo);
 CMD(version);

@@ -27,6 +27,7 @@ static const struct command commands[] = {
     {"init", cmd_init, "create an empty store (or upgrade an older one)"},
     {"ingest", cmd_ingest, "load a CRM export: opportunities, history, accounts, tickets"},
     {"quality", cmd_quality, "data-quality report: quarantined rows by reason and column"},
+    {"diagnose", cmd_diagnose, "why the win rate moves: segments, mix vs rate, funnel, cycles"},
     {"simulate", cmd_simulate, "write a realistic simulated pipeline as CSV"},
     {"demo", cmd_demo, "simulate, ingest and report, in a temporary folder"},
     {"version", cmd_version, "print the version"},

@@ -259,6 +259,22 @@ int ri_history_stage_is_late(const struct ri_history *h, int32_t stage);
 /* True if the stage order was inferred from history rather than configured. */
 int ri_history_order_inferred(const struct ri_history *h);
 
+/* One stay of a deal in a stage: entered at `entered` (RI_TIME_NONE when the deal has no
+ * created date and this is the stage it held from creation), left at `left` (RI_TIME_NONE
+ * if it was still there at the date asked). */
+struct ri_stage_visit {
+    int32_t stage;
+    ri_time entered, left;
+};
+/* The stage path of deal i up to and including `until`, by the replay rules of ri_asof:
+ * the first open stage from creation, a visit per real stage change, and for a deal whose
+ * row is closed on or before `until`, its terminal stage from the close date (a closed
+ * deal without a stage just leaves its last stage then). Writes at most max visits to
+ * out, in time order, and returns how many the path has (more than max: call again with
+ * more room); 0 for a deal created after `until` or out of range. Deletions are ignored. */
+size_t ri_history_path(const struct ri_history *h, size_t i, ri_time until,
+                       struct ri_stage_visit *out /* OUT */, size_t max);
+
 /* Allocates the columns for h's deals. Free with ri_asof_state_release. */
 ri_err ri_asof_state_init(struct ri_asof_state *st, const struct ri_history *h);
 void ri_asof_state_release(struct ri_asof_state *st);
@@ -272,6 +288,46 @@ struct ri_asof_summary {
     double open_amount, won_amount;
 };
 void ri_asof_summarize(const struct ri_asof_state *st, struct ri_asof_summary *out /* OUT */);
+
+/* ------------------------------------------------------------------ diagnose */
+
+enum ri_period { RI_PERIOD_QUARTER = 0, RI_PERIOD_MONTH };
+
+struct ri_diagnose_opts {
+    enum ri_period period;
+    ri_time from, to;            /* window of close dates [from, to); RI_TIME_NONE: all */
+    ri_time as_of;               /* RI_TIME_NONE: the latest date in the store */
+    const char *by;              /* dimensions to decompose, comma-separated; NULL: all */
+    const char *const *segments; /* "DIM=VALUE" filters, all applied */
+    size_t n_segments;
+    unsigned reports;            /* bits of ri_diag_report_parse; 0: all */
+    size_t min_n;                /* closed deals below which a segment is "small"; 0: 30 */
+};
+#define RI_DIAGNOSE_OPTS_INIT                                                                   \
+    {RI_PERIOD_QUARTER, RI_TIME_NONE, RI_TIME_NONE, RI_TIME_NONE, NULL, NULL, 0, 0, 0}
+
+/* The diagnosis of the open store: win rates by period and segment with intervals, the
+ * decomposition of the last change into mix, rate and interaction, the stage funnel,
+ * pipeline volume against quality, sales cycles with survival analysis, concentration,
+ * zombies and reps (DESIGN §3). Free with ri_diagnosis_free. */
+struct ri_diagnosis;
+ri_err ri_diagnose(struct ri_ctx *ctx, const struct ri_diagnose_opts *opts,
+                   struct ri_diagnosis **out /* OUT */);
+void ri_diagnosis_free(struct ri_diagnosis *d);
+/* "winrate", "decompose", "funnel", "pipeline", "cycle", "concentration", "zombies",
+ * "reps" to its bit; 0 if unknown. */
+unsigned ri_diag_report_parse(const char *name);
+const char *ri_diagnosis_headline(const struct ri_diagnosis *d);
+/* 1 if the diagnosis found something to act on: a significant fall of the win rate, a
+ * significant segment driver, zombies, or a rep well below the rep's segment mix. */
+int ri_diagnosis_findings(const struct ri_diagnosis *d);
+/* The analyst's briefing (text), the whole result (JSON, sorted keys), and the tables
+ * as CSV sections; free with ri_string_free. */
+char *ri_diagnosis_text(const struct ri_diagnosis *d);
+char *ri_diagnosis_json(const struct ri_diagnosis *d);
+char *ri_diagnosis_csv(const struct ri_diagnosis *d);
+/* Writes the diagnosis to the store's diag_* tables, replacing the previous one. */
+ri_err ri_diagnosis_save(struct ri_ctx *ctx, const struct ri_diagnosis *d);
 
 /* ------------------------------------------------------------------ simulator */
 

@@ -267,18 +267,18 @@ static ri_err amount_field(struct ingest *ing, enum ri_field f, double *v, int *
     const char *s;
     size_t n;
     ri_err rc;
-    *v = NAN;
+    *v = RI_NAN;
     field_text(ing, f, &s, &n);
     if (!s)
         return RI_OK;
     rc = ri_parse_amount(s, n, ing->map.locale, v);
     if (rc == RI_ERR_NOTFOUND) {
-        *v = NAN;
+        *v = RI_NAN;
         return RI_OK;
     }
     if (rc) {
         *bad = 1;
-        *v = NAN;
+        *v = RI_NAN;
         return quarantine(ing, ing->cm.col_of_field[f], RI_REASON_BAD_AMOUNT,
                           "'%.*s' is not an amount", (int)(n > 64 ? 64 : n), s);
     }
@@ -294,7 +294,7 @@ static ri_err prob_field(struct ingest *ing, double *v, int *bad)
 {
     const char *s;
     size_t n;
-    *v = NAN;
+    *v = RI_NAN;
     field_text(ing, RI_F_PROBABILITY, &s, &n);
     if (!s)
         return RI_OK;
@@ -306,7 +306,7 @@ static ri_err prob_field(struct ingest *ing, double *v, int *bad)
             return RI_OK;
     }
     *bad = 1;
-    *v = NAN;
+    *v = RI_NAN;
     return quarantine(ing, ing->cm.col_of_field[RI_F_PROBABILITY], RI_REASON_BAD_PROBABILITY,
                       "'%.*s' is not a probability between 0 and 100", (int)(n > 64 ? 64 : n), s);
 }
@@ -452,7 +452,7 @@ static void rec_init(struct deal_rec *r)
 {
     memset(r, 0, sizeof(*r));
     r->created = r->close = r->as_of = r->last_hist = r->h_at = r->h_close = RI_TIME_NONE;
-    r->amount = r->prob = r->h_amount = r->h_prob = NAN;
+    r->amount = r->prob = r->h_amount = r->h_prob = RI_NAN;
     r->stage = r->owner = r->fc = r->h_stage = r->h_fc = r->h_owner = -1;
 }
 
@@ -950,8 +950,8 @@ static ri_err opp_row(struct ingest *ing, ri_time *ev_at)
         if (rc)
             return rc;
         if (r->deleted) {
-            rc = write_event(ing, r->rowid, ing->as_of_given ? ing->as_of : -1, "restored", -1, NAN,
-                             RI_TIME_NONE, -1, NAN, -1);
+            rc = write_event(ing, r->rowid, ing->as_of_given ? ing->as_of : -1, "restored", -1, RI_NAN,
+                             RI_TIME_NONE, -1, RI_NAN, -1);
             r->deleted = 0;
         }
         bool any = stage_ch || amount_ch || close_ch || owner_ch || prob_ch || fc_ch;
@@ -966,9 +966,9 @@ static ri_err opp_row(struct ingest *ing, ri_time *ev_at)
         if (!rc && any) {
             /* the as-of date may not be known yet: a negative 'at' is fixed up at the end */
             rc = write_event(ing, r->rowid, ing->as_of_given ? ing->as_of : -1, "change",
-                             stage_ch ? o.stage : -1, amount_ch ? o.amount : (double)NAN,
+                             stage_ch ? o.stage : -1, amount_ch ? o.amount : RI_NAN,
                              close_ch ? o.close : RI_TIME_NONE, owner_ch ? o.owner : -1,
-                             prob_ch ? o.prob : (double)NAN, fc_ch ? o.fc : -1);
+                             prob_ch ? o.prob : RI_NAN, fc_ch ? o.fc : -1);
         }
         if (rc)
             return rc;
@@ -993,7 +993,7 @@ static ri_err opp_row(struct ingest *ing, ri_time *ev_at)
             continue;
         rc = write_event(ing, r->rowid, ev_at[e], "stage",
                          stage_id(ing, ing->cm.event_stages[e], strlen(ing->cm.event_stages[e])),
-                         NAN, RI_TIME_NONE, -1, NAN, -1);
+                         RI_NAN, RI_TIME_NONE, -1, RI_NAN, -1);
         r->has_events = 1;
         if (rc)
             return rc;
@@ -1046,7 +1046,7 @@ static ri_err finish_opportunities(struct ingest *ing)
             ri_stmt_bind_i64(s, 2, r->rowid);
             rc = ri_stmt_run(ing->ctx, s);
             if (!rc)
-                rc = write_event(ing, r->rowid, ev_time, "deleted", -1, NAN, RI_TIME_NONE, -1, NAN,
+                rc = write_event(ing, r->rowid, ev_time, "deleted", -1, RI_NAN, RI_TIME_NONE, -1, RI_NAN,
                                  -1);
             ing->rep->deals_deleted++;
         }

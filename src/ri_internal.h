@@ -43,6 +43,9 @@ _Noreturn void ri_bug_fl(const char *file, int line, const char *fmt, ...)
 
 #define RI_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* NAN is a float; this is the double that statistics code means (no promotion warning). */
+#define RI_NAN ((double)NAN)
+
 /* Grows *arr (element size elsz) so that it holds at least need elements. */
 void ri_grow(void **arr, size_t *cap, size_t need, size_t elsz);
 #define RI_GROW(arr, cap, need) ri_grow((void **)&(arr), &(cap), (need), sizeof(*(arr)))
@@ -141,6 +144,14 @@ void ri_reader_free(struct ri_reader *r);
 /* XLSX in memory (fuzzing). */
 ri_err ri_xlsx_open_mem(struct ri_ctx *ctx, const char *data, size_t len,
                         const struct ri_reader_opts *opts, struct ri_reader **out /* OUT */);
+
+/* ------------------------------------------------------------------ JSON input */
+
+/* Calls fn for each string member of the JSON object text[0..len) (deals.attrs).
+ * Returns -1 if the text is not a JSON object. */
+int ri_json_object_strings(const char *text, size_t len,
+                           void (*fn)(void *ud, const char *key, const char *val, size_t vlen),
+                           void *ud);
 
 /* ------------------------------------------------------------------ context internals */
 

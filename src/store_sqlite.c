@@ -305,7 +305,7 @@ int64_t ri_stmt_i64(struct ri_stmt *s, int col)
 double ri_stmt_f64(struct ri_stmt *s, int col)
 {
     if (sqlite3_column_type(s->st, col) == SQLITE_NULL)
-        return NAN;
+        return RI_NAN;
     return sqlite3_column_double(s->st, col);
 }
 

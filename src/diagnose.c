@@ -1,0 +1,909 @@
+/*
+ * diagnose.c - why the win rate moves (DESIGN §3), computed over the deal frame.
+ *
+ * The cohort of a period is the deals closed in it (by close date); win rate = won /
+ * (won + lost) with a 95 % Wilson interval. Everything is computed from lists of deal
+ * indices: a period's deals, a segment's deals, sorted once by code so that each cell is
+ * a contiguous slice, which keeps a million deals within a second.
+ *
+ * The change of the win rate between two periods P0 and P1 is split exactly, per
+ * dimension, as sum over segments s of mix (m1 - m0) r0 + rate m0 (r1 - r0) +
+ * interaction (m1 - m0)(r1 - r0), where m is the segment's share of closed deals and r
+ * its win rate; the three add up to r(P1) - r(P0) to rounding. A segment absent from a
+ * period takes the other period's rate there (its whole contribution is then mix), which
+ * keeps the identity exact without inventing a rate. Each segment's rate change is
+ * tested (two proportions) and the p-values of all segments of all dimensions are
+ * adjusted together (Benjamini-Hochberg); a segment with fewer than min_n closed deals
+ * in either period is shown but never ranked nor called significant.
+ */
+#include "diagnose.h"
+#include "frame.h"
+#include "store.h"
+
+#include <math.h>
+#include <string.h>
+
+#define Z95 1.959963984540054
+
+/* ------------------------------------------------------------------ periods */
+
+static void civil(ri_time t, int64_t *y, unsigned *m, unsigned *d)
+{
+    int64_t days = t >= 0 ? t / RI_DAY : -((-t + RI_DAY - 1) / RI_DAY);
+    ri_civil_from_days(days, y, m, d);
+}
+
+int32_t ri_period_key(ri_time t, int quarterly)
+{
+    int64_t y;
+    unsigned m, d;
+    civil(t, &y, &m, &d);
+    return quarterly ? (int32_t)(y * 4 + (m - 1) / 3) : (int32_t)(y * 12 + (m - 1));
+}
+
+void ri_period_bounds(int32_t key, int quarterly, ri_time *start, ri_time *end, char *label,
+                      size_t size)
+{
+    int64_t y = quarterly ? key / 4 : key / 12;
+    unsigned m = quarterly ? (unsigned)(key % 4) * 3 + 1 : (unsigned)(key % 12) + 1;
+    unsigned mn = quarterly ? m + 3 : m + 1;
+    int64_t yn = y;
+    if (mn > 12) {
+        mn -= 12;
+        yn++;
+    }
+    *start = ri_days_from_civil(y, m, 1) * RI_DAY;
+    *end = ri_days_from_civil(yn, mn, 1) * RI_DAY;
+    if (quarterly)
+        snprintf(label, size, "%lld-Q%u", (long long)y, (m - 1) / 3 + 1);
+    else
+        snprintf(label, size, "%lld-%02u", (long long)y, m);
+}
+
+/* ------------------------------------------------------------------ cells */
+
+struct scratch {
+    double *a, *b;
+};
+
+static double days_between(ri_time a, ri_time b)
+{
+    return (double)(b - a) / (double)RI_DAY;
+}
+
+/* Win-rate cell of the closed deals idx[0..n). */
+static void cell_stats(const struct ri_diagnosis *d, const uint32_t *idx, size_t n,
+                       struct scratch *sc, struct ri_wr_cell *c)
+{
+    const struct ri_frame *f = &d->frame;
+    size_t na = 0, nc = 0;
+    double cyc_sum = 0;
+    memset(c, 0, sizeof(*c));
+    for (size_t k = 0; k < n; k++) {
+        uint32_t i = idx[k];
+        int won = f->status[i] == RI_STATUS_WON;
+        if (won) {
+            c->won++;
+            if (!isnan(f->amount[i])) {
+                c->won_amount += f->amount[i];
+                sc->a[na++] = f->amount[i];
+            }
+        } else {
+            c->lost++;
+        }
+        if (f->created[i] != RI_TIME_NONE && f->close[i] != RI_TIME_NONE) {
+            double cd = days_between(f->created[i], f->close[i]);
+            sc->b[nc++] = cd;
+            cyc_sum += cd;
+        }
+        if (d->reached_late && d->reached_late[i]) {
+            c->late_closed++;
+            c->late_won += (uint64_t)won;
+        }
+    }
+    c->rate = ri_wilson(c->won, c->won + c->lost, Z95);
+    c->quality = ri_wilson(c->late_won, c->late_closed, Z95);
+    c->acv_mean = na ? c->won_amount / (double)na : RI_NAN;
+    c->acv_median = ri_quantile(sc->a, na, 0.5);
+    c->cycle_mean = nc ? cyc_sum / (double)nc : RI_NAN;
+    c->cycle_median = ri_quantile(sc->b, nc, 0.5);
+    c->cycle_p90 = ri_quantile(sc->b, nc, 0.9);
+    c->efficiency = cyc_sum > 0 ? c->won_amount / cyc_sum : RI_NAN;
+    c->small = c->won + c->lost < d->min_n;
+}
+
+/* Sorts idx[0..n) by the deals' codes in dimension dim (counting sort); start[v] ..
+ * start[v + 1] is the slice of value v. Deals without a value go last (not in a slice).
+ * start must hold n_values + 1 entries; tmp n entries. */
+static void group_by(const struct ri_dim *dim, uint32_t *idx, size_t n, uint32_t *tmp,
+                     size_t *start)
+{
+    size_t nv = dim->values.n;
+    memset(start, 0, (nv + 2) * sizeof(*start));
+    for (size_t k = 0; k < n; k++) {
+        int32_t c = dim->code[idx[k]];
+        start[(c >= 0 ? (size_t)c : nv) + 1]++;
+    }
+    for (size_t v = 0; v < nv + 1; v++)
+        start[v + 1] += start[v];
+    {
+        size_t *pos = ri_malloc((nv + 1) * sizeof(*pos));
+        memcpy(pos, start, (nv + 1) * sizeof(*pos));
+        for (size_t k = 0; k < n; k++) {
+            int32_t c = dim->code[idx[k]];
+            tmp[pos[c >= 0 ? (size_t)c : nv]++] = idx[k];
+        }
+        ri_free(pos);
+    }
+    memcpy(idx, tmp, n * sizeof(*idx));
+}
+
+/* ------------------------------------------------------------------ decomposition */
+
+void ri_decompose(struct ri_decomp_row *rows, size_t n, double *mix, double *rate,
+                  double *inter)
+{
+    uint64_t n0 = 0, n1 = 0;
+    *mix = *rate = *inter = 0;
+    for (size_t k = 0; k < n; k++) {
+        n0 += rows[k].n0;
+        n1 += rows[k].n1;
+    }
+    for (size_t k = 0; k < n; k++) {
+        struct ri_decomp_row *r = &rows[k];
+        r->m0 = n0 ? (double)r->n0 / (double)n0 : 0;
+        r->m1 = n1 ? (double)r->n1 / (double)n1 : 0;
+        r->r0 = r->n0 ? (double)r->w0 / (double)r->n0 : RI_NAN;
+        r->r1 = r->n1 ? (double)r->w1 / (double)r->n1 : RI_NAN;
+        {
+            /* an absent side takes the other side's rate: its part is pure mix */
+            double r0 = isnan(r->r0) ? (isnan(r->r1) ? 0 : r->r1) : r->r0;
+            double r1 = isnan(r->r1) ? r0 : r->r1;
+            r->mix = (r->m1 - r->m0) * r0;
+            r->rate = r->m0 * (r1 - r0);
+            r->interaction = (r->m1 - r->m0) * (r1 - r0);
+        }
+        r->total = r->mix + r->rate + r->interaction;
+        *mix += r->mix;
+        *rate += r->rate;
+        *inter += r->interaction;
+    }
+}
+
+static int cmp_rows(const void *a, const void *b)
+{
+    const struct ri_decomp_row *x = a, *y = b;
+    if (x->small != y->small)
+        return x->small - y->small;
+    if (x->total < y->total)
+        return -1;
+    if (x->total > y->total)
+        return 1;
+    return strcmp(x->label, y->label);
+}
+
+/* Decomposition of dimension a (and b >= 0: the pair a x b) between periods p0 and p1. */
+static void decompose_dim(struct ri_diagnosis *d, int a, int b, struct ri_decomp_dim *out)
+{
+    const struct ri_frame *f = &d->frame;
+    const struct ri_dim *da = &f->dims[a], *db = b >= 0 ? &f->dims[b] : NULL;
+    size_t nb = db ? db->values.n : 1, nv = da->values.n * nb;
+    const struct ri_period_row *P0 = &d->periods[d->p0], *P1 = &d->periods[d->p1];
+    struct ri_decomp_row *rows = ri_calloc(nv + 1, sizeof(*rows));
+    size_t m = 0;
+
+    memset(out, 0, sizeof(*out));
+    out->dim = a;
+    out->dim_b = b;
+    if (db)
+        snprintf(out->name, sizeof(out->name), "%s x %s", da->name, db->name);
+    else
+        snprintf(out->name, sizeof(out->name), "%s", da->name);
+    for (size_t i = 0; i < f->n; i++) {
+        int in0, in1, won;
+        int32_t ca, cb = 0;
+        size_t v;
+        if (!d->include[i] || f->status[i] == RI_STATUS_OPEN || f->close[i] == RI_TIME_NONE)
+            continue;
+        in0 = f->close[i] >= P0->start && f->close[i] < P0->end;
+        in1 = f->close[i] >= P1->start && f->close[i] < P1->end;
+        if (!in0 && !in1)
+            continue;
+        ca = da->code[i];
+        if (db)
+            cb = db->code[i];
+        v = ca < 0 || cb < 0 ? nv : (size_t)ca * nb + (size_t)cb; /* no value: its own row */
+        won = f->status[i] == RI_STATUS_WON;
+        if (in0) {
+            rows[v].n0++;
+            rows[v].w0 += (uint64_t)won;
+        } else {
+            rows[v].n1++;
+            rows[v].w1 += (uint64_t)won;
+        }
+    }
+    /* keep occupied rows, label them */
+    for (size_t v = 0; v <= nv; v++) {
+        struct ri_decomp_row *r = &rows[v];
+        if (!r->n0 && !r->n1)
+            continue;
+        r->dim = a;
+        r->value = v == nv ? -1 : (int32_t)v;
+        if (v == nv)
+            snprintf(r->label, sizeof(r->label), "%s=(none)", out->name);
+        else if (db)
+            snprintf(r->label, sizeof(r->label), "%s=%s & %s=%s", da->name,
+                     ri_intern_str(&da->values, (int32_t)(v / nb)), db->name,
+                     ri_intern_str(&db->values, (int32_t)(v % nb)));
+        else
+            snprintf(r->label, sizeof(r->label), "%s=%s", da->name,
+                     ri_intern_str(&da->values, (int32_t)v));
+        r->small = r->n0 < d->min_n || r->n1 < d->min_n;
+        r->p = ri_two_prop_test(r->w0, r->n0, r->w1, r->n1, NULL);
+        rows[m++] = *r;
+    }
+    ri_decompose(rows, m, &out->mix, &out->rate, &out->interaction);
+    out->total = out->mix + out->rate + out->interaction;
+    out->n_rows = m;
+    out->rows = rows;
+}
+
+/* Benjamini-Hochberg over the rows (not small) of decomp[first .. last). */
+static void adjust_family(struct ri_diagnosis *d, size_t first, size_t last)
+{
+    size_t n = 0, k = 0;
+    double *p, *q;
+    for (size_t j = first; j < last; j++)
+        for (size_t r = 0; r < d->decomp[j].n_rows; r++)
+            n += !d->decomp[j].rows[r].small;
+    p = ri_malloc((n + 1) * sizeof(*p));
+    q = ri_malloc((n + 1) * sizeof(*q));
+    for (size_t j = first; j < last; j++)
+        for (size_t r = 0; r < d->decomp[j].n_rows; r++)
+            if (!d->decomp[j].rows[r].small)
+                p[k++] = d->decomp[j].rows[r].p;
+    ri_bh_adjust(p, n, q);
+    k = 0;
+    for (size_t j = first; j < last; j++) {
+        for (size_t r = 0; r < d->decomp[j].n_rows; r++) {
+            struct ri_decomp_row *row = &d->decomp[j].rows[r];
+            row->q = row->small ? RI_NAN : q[k++];
+            row->significant = !row->small && row->q < 0.05;
+        }
+        qsort(d->decomp[j].rows, d->decomp[j].n_rows, sizeof(*d->decomp[j].rows), cmp_rows);
+    }
+    ri_free(p);
+    ri_free(q);
+}
+
+/* The strongest significant rate change of a dimension (most negative when the total
+ * fell, most positive when it rose); 0 if none. */
+static double strongest(const struct ri_decomp_dim *dd, double dir)
+{
+    double best = 0;
+    for (size_t r = 0; r < dd->n_rows; r++) {
+        const struct ri_decomp_row *row = &dd->rows[r];
+        if (row->significant && row->rate * dir > best * dir)
+            best = row->rate;
+    }
+    return best;
+}
+
+static void run_decomposition(struct ri_diagnosis *d, const int *dims, size_t n_dims)
+{
+    double dir;
+    int top[2] = {-1, -1};
+    double topv[2] = {0, 0};
+    size_t singles;
+    if (d->p0 < 0 || d->p1 < 0)
+        return;
+    dir = d->periods[d->p1].cell.rate.est < d->periods[d->p0].cell.rate.est ? -1.0 : 1.0;
+    for (size_t k = 0; k < n_dims && d->n_decomp < RI_DIAG_MAX_DIMS; k++)
+        decompose_dim(d, dims[k], -1, &d->decomp[d->n_decomp++]);
+    singles = d->n_decomp;
+    adjust_family(d, 0, singles);
+    /* drill down into the pair of the two dimensions with the strongest drivers */
+    for (size_t j = 0; j < singles; j++) {
+        double s = strongest(&d->decomp[j], dir) * dir;
+        if (s > topv[0]) {
+            top[1] = top[0];
+            topv[1] = topv[0];
+            top[0] = (int)j;
+            topv[0] = s;
+        } else if (s > topv[1]) {
+            top[1] = (int)j;
+            topv[1] = s;
+        }
+    }
+    d->headline_dim = top[0];
+    if (top[0] >= 0 && top[1] >= 0) {
+        decompose_dim(d, d->decomp[top[0]].dim, d->decomp[top[1]].dim, &d->decomp[d->n_decomp++]);
+        adjust_family(d, singles, d->n_decomp);
+    }
+}
+
+/* ------------------------------------------------------------------ reps */
+
+/* Expected win rate of each closed deal from the other reps' deals in the same segment
+ * cell (the non-owner dimensions, coarsened until a cell holds 20 such deals). */
+static void run_reps(struct ri_diagnosis *d, const uint32_t *closed, size_t nclosed,
+                     struct scratch *sc)
+{
+    const struct ri_frame *f = &d->frame;
+    int owner = ri_frame_dim(f, "owner");
+    int levels[4] = {-1, -1, -1, -1};
+    int nl = 0;
+    struct ri_strmap cells[4], own[4];
+    double *exp_sum, *var_sum;
+    uint32_t *idx, *tmp;
+    size_t *start;
+    const struct ri_dim *od;
+    if (owner < 0 || !nclosed)
+        return;
+    od = &f->dims[owner];
+    for (size_t k = 0; k < f->n_dims && nl < 3; k++) {
+        const char *nm = f->dims[k].name;
+        if ((int)k != owner && !f->dims[k].custom &&
+            (!strcmp(nm, "industry") || !strcmp(nm, "region") || !strcmp(nm, "product") ||
+             !strcmp(nm, "lead_source") || !strcmp(nm, "size_band")))
+            levels[nl++] = (int)k;
+    }
+    for (int l = 0; l < 4; l++) {
+        ri_strmap_init(&cells[l]);
+        ri_strmap_init(&own[l]);
+    }
+    /* counts per cell at each coarsening level (level l uses the first nl - l dims),
+     * packed as won << 32 | n, overall and per (cell, owner) */
+    for (size_t k = 0; k < nclosed; k++) {
+        uint32_t i = closed[k];
+        int64_t won = f->status[i] == RI_STATUS_WON;
+        for (int l = 0; l <= nl; l++) {
+            int32_t key[5];
+            int m = 0;
+            for (int j = 0; j < nl - l; j++)
+                key[m++] = f->dims[levels[j]].code[i];
+            ri_strmap_put(&cells[l], (const char *)key, (size_t)m * 4, 0, NULL)->value +=
+                (won << 32) | 1;
+            key[m++] = od->code[i];
+            ri_strmap_put(&own[l], (const char *)key, (size_t)m * 4, 0, NULL)->value +=
+                (won << 32) | 1;
+        }
+    }
+    exp_sum = ri_calloc(od->values.n + 1, sizeof(*exp_sum));
+    var_sum = ri_calloc(od->values.n + 1, sizeof(*var_sum));
+    for (size_t k = 0; k < nclosed; k++) {
+        uint32_t i = closed[k];
+        int32_t o = od->code[i];
+        double p = RI_NAN;
+        if (o < 0)
+            continue;
+        for (int l = 0; l <= nl && isnan(p); l++) {
+            int32_t key[5];
+            int m = 0;
+            int64_t all, mine, n;
+            for (int j = 0; j < nl - l; j++)
+                key[m++] = f->dims[levels[j]].code[i];
+            all = *ri_strmap_get(&cells[l], (const char *)key, (size_t)m * 4);
+            key[m++] = o;
+            mine = *ri_strmap_get(&own[l], (const char *)key, (size_t)m * 4);
+            n = (all & 0xffffffff) - (mine & 0xffffffff);
+            if (n >= 20 || l == nl)
+                p = n > 0 ? (double)((all >> 32) - (mine >> 32)) / (double)n : RI_NAN;
+        }
+        if (!isnan(p)) {
+            exp_sum[o] += p;
+            var_sum[o] += p * (1 - p);
+        }
+    }
+    /* the reps' own cells */
+    idx = ri_malloc((nclosed + 1) * sizeof(*idx));
+    tmp = ri_malloc((nclosed + 1) * sizeof(*tmp));
+    start = ri_malloc((od->values.n + 2) * sizeof(*start));
+    memcpy(idx, closed, nclosed * sizeof(*idx));
+    group_by(od, idx, nclosed, tmp, start);
+    d->reps = ri_calloc(od->values.n + 1, sizeof(*d->reps));
+    for (size_t v = 0; v < od->values.n; v++) {
+        struct ri_rep_row *r = &d->reps[d->n_reps];
+        size_t n = start[v + 1] - start[v];
+        double nn;
+        if (!n)
+            continue;
+        r->owner = (int32_t)v;
+        snprintf(r->name, sizeof(r->name), "%s", ri_intern_str(&od->values, (int32_t)v));
+        cell_stats(d, idx + start[v], n, sc, &r->cell);
+        nn = (double)(r->cell.won + r->cell.lost);
+        r->expected_rate = nn > 0 ? exp_sum[v] / nn : RI_NAN;
+        r->z = var_sum[v] > 0 ? ((double)r->cell.won - exp_sum[v]) / sqrt(var_sum[v]) : 0;
+        r->p = ri_normal_p2(r->z);
+        d->n_reps++;
+    }
+    {
+        double *p = ri_malloc((d->n_reps + 1) * sizeof(*p)), *q = ri_malloc((d->n_reps + 1) * sizeof(*q));
+        size_t m = 0;
+        for (size_t k = 0; k < d->n_reps; k++)
+            if (!d->reps[k].cell.small)
+                p[m++] = d->reps[k].p;
+        ri_bh_adjust(p, m, q);
+        m = 0;
+        for (size_t k = 0; k < d->n_reps; k++) {
+            struct ri_rep_row *r = &d->reps[k];
+            r->q = r->cell.small ? RI_NAN : q[m++];
+            r->flagged = !r->cell.small && r->q < 0.05;
+        }
+        ri_free(p);
+        ri_free(q);
+    }
+    for (int l = 0; l < 4; l++) {
+        ri_strmap_release(&cells[l]);
+        ri_strmap_release(&own[l]);
+    }
+    ri_free(exp_sum);
+    ri_free(var_sum);
+    ri_free(idx);
+    ri_free(tmp);
+    ri_free(start);
+}
+
+/* ------------------------------------------------------------------ concentration */
+
+static void run_concentration(struct ri_diagnosis *d, const uint32_t *closed, size_t nclosed,
+                              struct scratch *sc)
+{
+    const struct ri_frame *f = &d->frame;
+    struct ri_concentration *c = &d->conc;
+    int prod = ri_frame_dim(f, "product");
+    size_t na = f->accounts.n, nw = 0, ncust = 0, repeat = 0, cross = 0;
+    double *per = ri_calloc(na + 1, sizeof(*per));
+    uint32_t *wins = ri_calloc(na + 1, sizeof(*wins));
+    int32_t *first_prod = ri_malloc((na + 1) * sizeof(*first_prod));
+    uint8_t *multi = ri_calloc(na + 1, sizeof(*multi));
+    for (size_t a = 0; a < na; a++)
+        first_prod[a] = -1;
+    for (size_t k = 0; k < nclosed; k++) {
+        uint32_t i = closed[k];
+        int32_t a = f->account[i];
+        if (f->status[i] != RI_STATUS_WON || isnan(f->amount[i]) || f->amount[i] <= 0)
+            continue;
+        sc->a[nw++] = f->amount[i];
+        if (a < 0)
+            continue;
+        per[a] += f->amount[i];
+        wins[a]++;
+        if (prod >= 0 && f->dims[prod].code[i] >= 0) {
+            if (first_prod[a] < 0)
+                first_prod[a] = f->dims[prod].code[i];
+            else if (first_prod[a] != f->dims[prod].code[i])
+                multi[a] = 1;
+        }
+    }
+    c->won_deals = nw;
+    ri_fit_tail(sc->a, nw, &c->fit);
+    c->gini_deals = ri_gini(sc->a, nw);
+    c->top20_deals_share = ri_top_share(sc->a, nw, 0.2);
+    for (size_t a = 0; a < na; a++) {
+        if (!wins[a])
+            continue;
+        sc->b[ncust++] = per[a];
+        repeat += wins[a] >= 2;
+        cross += multi[a];
+    }
+    c->customers = ncust;
+    c->gini_customers = ri_gini(sc->b, ncust);
+    c->top20_customers_share = ri_top_share(sc->b, ncust, 0.2);
+    c->repeat_customer_rate = ncust ? (double)repeat / (double)ncust : RI_NAN;
+    c->cross_product_rate = ncust && prod >= 0 ? (double)cross / (double)ncust : RI_NAN;
+    ri_free(per);
+    ri_free(wins);
+    ri_free(first_prod);
+    ri_free(multi);
+}
+
+/* ------------------------------------------------------------------ driver */
+
+static int parse_filter(struct ri_ctx *ctx, struct ri_diagnosis *d, const char *spec,
+                        uint8_t *keep)
+{
+    const char *eq = strchr(spec, '=');
+    char dim[64];
+    int k;
+    int32_t v;
+    if (!eq || eq == spec || (size_t)(eq - spec) >= sizeof(dim))
+        return ri_fail(ctx, RI_ERR_INVALID, "segment filter '%s' is not DIM=VALUE", spec);
+    snprintf(dim, sizeof(dim), "%.*s", (int)(eq - spec), spec);
+    k = ri_frame_dim(&d->frame, dim);
+    if (k < 0)
+        return ri_fail(ctx, RI_ERR_INVALID, "segment filter '%s': no dimension '%s'", spec, dim);
+    v = ri_intern_find(&d->frame.dims[k].values, eq + 1, strlen(eq + 1));
+    if (v < 0)
+        return ri_fail(ctx, RI_ERR_NOTFOUND, "segment filter '%s': no deal has %s '%s'", spec,
+                       dim, eq + 1);
+    for (size_t i = 0; i < d->frame.n; i++)
+        if (d->frame.dims[k].code[i] != v)
+            keep[i] = 0;
+    return RI_OK;
+}
+
+static void closed_list(const struct ri_diagnosis *d, ri_time from, ri_time to, uint32_t *out,
+                        size_t *n)
+{
+    const struct ri_frame *f = &d->frame;
+    *n = 0;
+    for (size_t i = 0; i < f->n; i++)
+        if (d->include[i] && f->status[i] != RI_STATUS_OPEN && f->close[i] != RI_TIME_NONE &&
+            f->close[i] >= from && f->close[i] < to)
+            out[(*n)++] = (uint32_t)i;
+}
+
+static void run_periods(struct ri_diagnosis *d, const uint32_t *closed, size_t nclosed,
+                        struct scratch *sc)
+{
+    const struct ri_frame *f = &d->frame;
+    int32_t kmin = INT32_MAX, kmax = d->as_of != RI_TIME_NONE ? ri_period_key(d->as_of, d->quarterly)
+                                                             : INT32_MIN;
+    size_t np, *start;
+    uint32_t *idx, *tmp;
+    for (size_t k = 0; k < nclosed; k++) {
+        int32_t key = ri_period_key(f->close[closed[k]], d->quarterly);
+        kmin = key < kmin ? key : kmin;
+        kmax = key > kmax ? key : kmax;
+    }
+    if (kmin > kmax)
+        return;
+    np = (size_t)(kmax - kmin + 1);
+    d->periods = ri_calloc(np, sizeof(*d->periods));
+    d->n_periods = np;
+    start = ri_calloc(np + 2, sizeof(*start));
+    idx = ri_malloc((nclosed + 1) * sizeof(*idx));
+    tmp = ri_malloc((nclosed + 1) * sizeof(*tmp));
+    for (size_t k = 0; k < nclosed; k++)
+        start[(size_t)(ri_period_key(f->close[closed[k]], d->quarterly) - kmin) + 1]++;
+    for (size_t p = 0; p < np; p++)
+        start[p + 1] += start[p];
+    {
+        size_t *pos = ri_malloc((np + 1) * sizeof(*pos));
+        memcpy(pos, start, (np + 1) * sizeof(*pos));
+        for (size_t k = 0; k < nclosed; k++)
+            idx[pos[ri_period_key(f->close[closed[k]], d->quarterly) - kmin]++] = closed[k];
+        ri_free(pos);
+    }
+    for (size_t p = 0; p < np; p++) {
+        struct ri_period_row *r = &d->periods[p];
+        r->key = kmin + (int32_t)p;
+        ri_period_bounds(r->key, d->quarterly, &r->start, &r->end, r->label, sizeof(r->label));
+        r->complete = d->as_of != RI_TIME_NONE && r->end <= d->as_of + RI_DAY;
+        cell_stats(d, idx + start[p], start[p + 1] - start[p], sc, &r->cell);
+        r->change_p.est = r->change_p.lo = r->change_p.hi = RI_NAN;
+        if (p > 0) {
+            const struct ri_wr_cell *a = &d->periods[p - 1].cell;
+            r->change_p.est = ri_two_prop_test(a->won, a->won + a->lost, r->cell.won,
+                                               r->cell.won + r->cell.lost, NULL);
+        }
+    }
+    /* created pipeline per period */
+    for (size_t i = 0; i < f->n; i++) {
+        int32_t key;
+        if (!d->include[i] || f->created[i] == RI_TIME_NONE)
+            continue;
+        key = ri_period_key(f->created[i], d->quarterly);
+        if (key < kmin || key > kmax)
+            continue;
+        d->periods[key - kmin].created++;
+        if (!isnan(f->amount[i]))
+            d->periods[key - kmin].created_amount += f->amount[i];
+        d->periods[key - kmin].created_open_now += f->status[i] == RI_STATUS_OPEN;
+    }
+    /* the two periods compared: the last complete one and the one before */
+    d->p0 = d->p1 = -1;
+    for (size_t p = np; p-- > 0;) {
+        if (!d->periods[p].complete)
+            continue;
+        if (d->p1 < 0)
+            d->p1 = (int)p;
+        else if (d->p0 < 0)
+            d->p0 = (int)p;
+    }
+    ri_free(start);
+    ri_free(idx);
+    ri_free(tmp);
+}
+
+static void run_segments(struct ri_diagnosis *d, const uint32_t *closed, size_t nclosed,
+                         struct scratch *sc)
+{
+    const struct ri_frame *f = &d->frame;
+    uint32_t *idx = ri_malloc((nclosed + 1) * sizeof(*idx));
+    uint32_t *tmp = ri_malloc((nclosed + 1) * sizeof(*tmp));
+    size_t nlast = 0;
+    const struct ri_period_row *P1 = d->p1 >= 0 ? &d->periods[d->p1] : NULL;
+    for (size_t dim = 0; dim < f->n_dims; dim++) {
+        const struct ri_dim *dd = &f->dims[dim];
+        size_t *start = ri_malloc((dd->values.n + 2) * sizeof(*start));
+        d->seg_cells_all[dim] = ri_calloc(dd->values.n + 1, sizeof(struct ri_wr_cell));
+        d->seg_cells[dim] = ri_calloc(dd->values.n + 1, sizeof(struct ri_wr_cell));
+        memcpy(idx, closed, nclosed * sizeof(*idx));
+        group_by(dd, idx, nclosed, tmp, start);
+        for (size_t v = 0; v < dd->values.n; v++)
+            cell_stats(d, idx + start[v], start[v + 1] - start[v], sc, &d->seg_cells_all[dim][v]);
+        if (P1) {
+            nlast = 0;
+            for (size_t k = 0; k < nclosed; k++)
+                if (f->close[closed[k]] >= P1->start && f->close[closed[k]] < P1->end)
+                    idx[nlast++] = closed[k];
+            group_by(dd, idx, nlast, tmp, start);
+            for (size_t v = 0; v < dd->values.n; v++)
+                cell_stats(d, idx + start[v], start[v + 1] - start[v], sc, &d->seg_cells[dim][v]);
+        }
+        ri_free(start);
+    }
+    d->n_seg_tables = f->n_dims;
+    ri_free(idx);
+    ri_free(tmp);
+}
+
+static void pct(char *buf, size_t size, const struct ri_interval *iv)
+{
+    if (isnan(iv->est))
+        snprintf(buf, size, "n/a");
+    else
+        snprintf(buf, size, "%.1f %% [%.1f-%.1f]", 100 * iv->est, 100 * iv->lo, 100 * iv->hi);
+}
+
+static void write_headline(struct ri_diagnosis *d)
+{
+    const struct ri_period_row *a, *b;
+    char ra[64], rb[64];
+    double p, delta;
+    int n;
+    if (d->p0 < 0 || d->p1 < 0) {
+        snprintf(d->headline, sizeof(d->headline),
+                 "Win rate %s over %llu closed deals; fewer than two complete periods to compare",
+                 isnan(d->total.rate.est) ? "n/a" : "computed",
+                 (unsigned long long)(d->total.won + d->total.lost));
+        return;
+    }
+    a = &d->periods[d->p0];
+    b = &d->periods[d->p1];
+    pct(ra, sizeof(ra), &a->cell.rate);
+    pct(rb, sizeof(rb), &b->cell.rate);
+    p = ri_two_prop_test(a->cell.won, a->cell.won + a->cell.lost, b->cell.won,
+                         b->cell.won + b->cell.lost, NULL);
+    delta = b->cell.rate.est - a->cell.rate.est;
+    n = snprintf(d->headline, sizeof(d->headline), "Win rate %s from %s in %s to %s in %s (p = %.2g)",
+                 p >= 0.05 ? "moved" : delta < 0 ? "fell" : "rose", ra, a->label, rb, b->label, p);
+    if (p >= 0.05)
+        n += snprintf(d->headline + n, sizeof(d->headline) - (size_t)n,
+                      ": not a significant change");
+    if (d->headline_dim >= 0) {
+        const struct ri_decomp_dim *dd = &d->decomp[d->headline_dim];
+        const struct ri_decomp_row *top = NULL;
+        for (size_t r = 0; r < dd->n_rows && !top; r++)
+            if (dd->rows[r].significant)
+                top = &dd->rows[r];
+        if (fabs(dd->total) > 1e-12)
+            n += snprintf(d->headline + n, sizeof(d->headline) - (size_t)n,
+                          "; by %s, %.0f %% of the change is rate, %.0f %% mix, %.0f %% "
+                          "interaction",
+                          dd->name, 100 * dd->rate / dd->total, 100 * dd->mix / dd->total,
+                          100 * dd->interaction / dd->total);
+        for (size_t j = 0; j < d->n_decomp; j++)
+            if (d->decomp[j].dim_b >= 0)
+                for (size_t r = 0; r < d->decomp[j].n_rows; r++)
+                    if (d->decomp[j].rows[r].significant &&
+                        (!top || fabs(d->decomp[j].rows[r].rate) > fabs(top->rate))) {
+                        top = &d->decomp[j].rows[r];
+                        break;
+                    }
+        if (top && n > 0 && (size_t)n < sizeof(d->headline))
+            n += snprintf(d->headline + n, sizeof(d->headline) - (size_t)n,
+                          "; biggest rate change: %s (%.1f %% -> %.1f %%, q = %.2g)", top->label,
+                          100 * top->r0, 100 * top->r1, top->q);
+    } else if (n > 0 && (size_t)n < sizeof(d->headline)) {
+        size_t tests = 0;
+        for (size_t j = 0; j < d->n_decomp; j++)
+            for (size_t r = 0; r < d->decomp[j].n_rows; r++)
+                tests += !d->decomp[j].rows[r].small;
+        snprintf(d->headline + n, sizeof(d->headline) - (size_t)n,
+                 "; no segment's change is significant after correction for %zu tests", tests);
+    }
+}
+
+static void write_volume_quality(struct ri_diagnosis *d)
+{
+    const struct ri_period_row *a, *b;
+    double vol, q0, q1;
+    const char *verdict;
+    if (d->p0 < 0 || d->p1 < 0)
+        return;
+    a = &d->periods[d->p0];
+    b = &d->periods[d->p1];
+    {
+        /* with no open deal in the store, recent creations are missing by construction
+         * (an export of closed deals): volume cannot be judged */
+        uint64_t open = 0;
+        for (size_t i = 0; i < d->frame.n && !open; i++)
+            open += d->include[i] && d->frame.status[i] == RI_STATUS_OPEN;
+        if (!open) {
+            snprintf(d->volume_quality, sizeof(d->volume_quality),
+                     "No open deals in the store (an export of closed deals only): pipeline "
+                     "volume of recent periods cannot be judged");
+            return;
+        }
+    }
+    vol = a->created ? (double)b->created / (double)a->created - 1 : RI_NAN;
+    q0 = a->cell.rate.est;
+    q1 = b->cell.rate.est;
+    if (ri_two_prop_test(a->cell.won, a->cell.won + a->cell.lost, b->cell.won,
+                         b->cell.won + b->cell.lost, NULL) >= 0.05)
+        verdict = vol < -0.1 ? "a quantity problem: less pipeline, converting as before"
+                             : "neither: volume and win rate hold";
+    else if (q1 < q0)
+        verdict = vol >= -0.1 ? "a quality problem: as much or more pipeline, converting worse"
+                              : "both: less pipeline, and converting worse";
+    else
+        verdict = "improving conversion";
+    snprintf(d->volume_quality, sizeof(d->volume_quality),
+             "Pipeline created %s %.0f %% (%llu -> %llu deals) while the win rate went %.1f %% -> "
+             "%.1f %%: %s",
+             vol >= 0 ? "grew" : "fell", 100 * fabs(vol), (unsigned long long)a->created,
+             (unsigned long long)b->created, 100 * q0, 100 * q1, verdict);
+}
+
+static ri_err parse_by(struct ri_ctx *ctx, const struct ri_frame *f, const char *by, int *dims,
+                       size_t *n)
+{
+    const char *p = by;
+    *n = 0;
+    if (!by || !*by) {
+        for (size_t k = 0; k < f->n_dims; k++)
+            dims[(*n)++] = (int)k;
+        return RI_OK;
+    }
+    while (p && *p) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char name[64];
+        int k;
+        snprintf(name, sizeof(name), "%.*s", (int)len, p);
+        k = ri_frame_dim(f, name);
+        if (k < 0)
+            return ri_fail(ctx, RI_ERR_INVALID, "--by: no dimension '%s' in this store", name);
+        if (*n < RI_DIAG_MAX_DIMS)
+            dims[(*n)++] = k;
+        p = comma ? comma + 1 : NULL;
+    }
+    return RI_OK;
+}
+
+void ri_diagnosis_free(struct ri_diagnosis *d)
+{
+    if (!d)
+        return;
+    for (size_t k = 0; k < RI_DIAG_MAX_DIMS; k++) {
+        ri_free(d->seg_cells[k]);
+        ri_free(d->seg_cells_all[k]);
+    }
+    for (size_t j = 0; j < d->n_decomp; j++)
+        ri_free(d->decomp[j].rows);
+    ri_free(d->periods);
+    ri_free(d->reps);
+    ri_free(d->include);
+    ri_free(d->reached_late);
+    ri_cycle_report_release(&d->cycle);
+    ri_history_free(d->hist);
+    ri_frame_release(&d->frame);
+    ri_free(d);
+}
+
+ri_err ri_diagnose(struct ri_ctx *ctx, const struct ri_diagnose_opts *o, struct ri_diagnosis **out)
+{
+    struct ri_diagnosis *d = ri_calloc(1, sizeof(*d));
+    struct ri_asof_state st;
+    struct scratch sc = {NULL, NULL};
+    uint32_t *closed = NULL;
+    size_t nclosed = 0, nd = 0;
+    int dims[RI_DIAG_MAX_DIMS];
+    ri_err rc;
+
+    *out = NULL;
+    memset(&st, 0, sizeof(st));
+    d->reports = o->reports ? o->reports : RI_DIAG_ALL;
+    d->quarterly = o->period != RI_PERIOD_MONTH;
+    d->min_n = o->min_n ? o->min_n : 30;
+    d->headline_dim = -1;
+    d->cycle_dim = -1;
+    d->p0 = d->p1 = -1;
+    rc = ri_frame_load(ctx, &d->frame);
+    if (!rc)
+        rc = ri_history_load(ctx, &d->hist);
+    if (rc)
+        goto out;
+    if (ri_history_n_deals(d->hist) != d->frame.n) {
+        rc = ri_fail(ctx, RI_ERR_INTERNAL, "the store changed while it was read");
+        goto out;
+    }
+    d->include = ri_malloc(d->frame.n + 1);
+    for (size_t i = 0; i < d->frame.n; i++)
+        d->include[i] = !d->frame.deleted[i];
+    for (size_t k = 0; k < o->n_segments && !rc; k++) {
+        rc = parse_filter(ctx, d, o->segments[k], d->include);
+        snprintf(d->filter + strlen(d->filter), sizeof(d->filter) - strlen(d->filter), "%s%s",
+                 k ? ", " : "", o->segments[k]);
+    }
+    if (!rc)
+        rc = parse_by(ctx, &d->frame, o->by, dims, &nd);
+    if (rc)
+        goto out;
+    /* as of: given, else the latest created or close date of a closed deal */
+    d->as_of = o->as_of;
+    if (d->as_of == RI_TIME_NONE) {
+        ri_time m = RI_TIME_NONE;
+        for (size_t i = 0; i < d->frame.n; i++) {
+            if (d->frame.created[i] != RI_TIME_NONE && d->frame.created[i] > m)
+                m = d->frame.created[i];
+            if (d->frame.status[i] != RI_STATUS_OPEN && d->frame.close[i] != RI_TIME_NONE &&
+                d->frame.close[i] > m)
+                m = d->frame.close[i];
+        }
+        d->as_of = m == RI_TIME_NONE ? RI_TIME_NONE : m - m % RI_DAY;
+    }
+    d->from = o->from != RI_TIME_NONE ? o->from : INT64_MIN + 1;
+    d->to = o->to != RI_TIME_NONE ? o->to : (d->as_of != RI_TIME_NONE ? d->as_of + RI_DAY
+                                                                       : INT64_MAX);
+    /* which deals reached a late stage, by the as-of engine at as_of */
+    if (d->as_of != RI_TIME_NONE) {
+        rc = ri_asof_state_init(&st, d->hist);
+        if (!rc)
+            rc = ri_asof(d->hist, d->as_of, &st);
+        if (rc) {
+            rc = ri_fail(ctx, rc, "out of memory replaying %zu deals", d->frame.n);
+            goto out;
+        }
+        d->reached_late = ri_malloc(d->frame.n + 1);
+        memcpy(d->reached_late, st.reached_late, d->frame.n);
+    }
+    sc.a = ri_malloc((d->frame.n + 1) * sizeof(double));
+    sc.b = ri_malloc((d->frame.n + 1) * sizeof(double));
+    closed = ri_malloc((d->frame.n + 1) * sizeof(*closed));
+    closed_list(d, d->from, d->to, closed, &nclosed);
+    d->deals = d->frame.n;
+    d->closed = nclosed;
+    cell_stats(d, closed, nclosed, &sc, &d->total);
+    run_periods(d, closed, nclosed, &sc);
+    if (d->reports & (RI_DIAG_WINRATE | RI_DIAG_DECOMPOSE | RI_DIAG_PIPELINE))
+        run_segments(d, closed, nclosed, &sc);
+    if (d->reports & RI_DIAG_DECOMPOSE)
+        run_decomposition(d, dims, nd);
+    if (d->reports & RI_DIAG_REPS)
+        run_reps(d, closed, nclosed, &sc);
+    if (d->reports & RI_DIAG_CONCENTRATION)
+        run_concentration(d, closed, nclosed, &sc);
+    if ((d->reports & RI_DIAG_FUNNEL) && d->p1 >= 0)
+        rc = ri_funnel_compute(ctx, d->hist, d->from > d->periods[0].start ? d->from
+                                                                            : d->periods[0].start,
+                               d->to, d->include, &d->funnel);
+    if (!rc && (d->reports & (RI_DIAG_ZOMBIES | RI_DIAG_CYCLE)) && d->as_of != RI_TIME_NONE) {
+        int seg = ri_frame_dim(&d->frame, "industry");
+        const int32_t *codes = seg >= 0 ? d->frame.dims[seg].code : NULL;
+        size_t nseg = seg >= 0 ? d->frame.dims[seg].values.n : 0;
+        d->cycle_dim = seg;
+        if (d->reports & RI_DIAG_ZOMBIES)
+            rc = ri_zombies_compute(ctx, d->hist, d->as_of, d->include, codes, &d->zombies);
+        if (!rc && (d->reports & RI_DIAG_CYCLE))
+            rc = ri_cycle_compute(ctx, d->hist, d->as_of, d->include, codes, nseg, &d->cycle);
+    }
+    if (rc)
+        goto out;
+    write_headline(d);
+    write_volume_quality(d);
+out:
+    ri_asof_state_release(&st);
+    ri_free(sc.a);
+    ri_free(sc.b);
+    ri_free(closed);
+    if (rc) {
+        ri_diagnosis_free(d);
+        return rc;
+    }
+    *out = d;
+    return RI_OK;
+}

@@ -1,0 +1,220 @@
+/*
+ * frame.c - the deals of the store as columns, with a coded column per segment.
+ *
+ * Diagnostics group deals by segment again and again; doing that on strings would be
+ * slow, so each segment dimension is interned once into dense codes. The frame holds
+ * every deal of the store in id order, the same order as the as-of engine, so that a
+ * deal's index is the same in both (ri_frame_load checks it). Dimensions: the canonical
+ * ones present in the data (region, industry, product, lead_source, type, owner), a
+ * deal-size band (quartiles of the amounts), and each custom attribute that takes
+ * between 2 and 50 distinct values (an identifier or a number is not a segment).
+ */
+#include "frame.h"
+#include "store.h"
+
+#include <math.h>
+#include <string.h>
+
+#define MAX_CUSTOM_VALUES 50
+
+static void dim_init(struct ri_dim *d, const char *name, size_t n, int custom)
+{
+    snprintf(d->name, sizeof(d->name), "%s", name);
+    ri_intern_init(&d->values);
+    d->code = ri_malloc((n ? n : 1) * sizeof(*d->code));
+    for (size_t i = 0; i < n; i++)
+        d->code[i] = -1;
+    d->custom = custom;
+}
+
+static void dim_release(struct ri_dim *d)
+{
+    ri_intern_release(&d->values);
+    ri_free(d->code);
+    memset(d, 0, sizeof(*d));
+}
+
+void ri_frame_release(struct ri_frame *f)
+{
+    ri_free(f->created);
+    ri_free(f->close);
+    ri_free(f->status);
+    ri_free(f->deleted);
+    ri_free(f->amount);
+    ri_free(f->account);
+    ri_intern_release(&f->accounts);
+    for (size_t d = 0; d < f->n_dims; d++)
+        dim_release(&f->dims[d]);
+    memset(f, 0, sizeof(*f));
+}
+
+int ri_frame_dim(const struct ri_frame *f, const char *name)
+{
+    for (size_t d = 0; d < f->n_dims; d++)
+        if (!strcmp(f->dims[d].name, name))
+            return (int)d;
+    return -1;
+}
+
+/* custom attributes, collected while loading */
+struct custom {
+    struct ri_frame *f;
+    size_t row;
+    struct ri_intern keys;
+    struct ri_dim *dims; /* one per key, grown */
+    size_t cap;
+};
+
+static void on_attr(void *ud, const char *key, const char *val, size_t vlen)
+{
+    struct custom *c = ud;
+    int32_t k = ri_intern_id(&c->keys, key, strlen(key));
+    struct ri_dim *d;
+    if ((size_t)k >= c->cap) {
+        size_t old = c->cap;
+        RI_GROW(c->dims, c->cap, (size_t)k + 1);
+        memset(c->dims + old, 0, (c->cap - old) * sizeof(*c->dims));
+    }
+    d = &c->dims[k];
+    if (!d->code)
+        dim_init(d, key, c->f->n, 1);
+    if (d->values.n > MAX_CUSTOM_VALUES)
+        return; /* already too many values to be a segment */
+    while (vlen && (val[vlen - 1] == ' '))
+        vlen--;
+    if (vlen)
+        d->code[c->row] = ri_intern_id(&d->values, val, vlen);
+}
+
+/* Deal-size bands: the quartiles of the known amounts, labelled with their ranges. */
+static void size_bands(struct ri_frame *f)
+{
+    struct ri_dim *d;
+    double *a = ri_malloc((f->n ? f->n : 1) * sizeof(*a)), q[3];
+    size_t m = 0;
+    int32_t codes[4];
+    char lab[64];
+    for (size_t i = 0; i < f->n; i++)
+        if (!isnan(f->amount[i]) && f->amount[i] > 0 && !f->deleted[i])
+            a[m++] = f->amount[i];
+    if (m < 8 || f->n_dims >= RI_DIAG_MAX_DIMS) {
+        ri_free(a);
+        return;
+    }
+    for (int k = 0; k < 3; k++)
+        q[k] = ri_quantile(a, m, 0.25 * (k + 1));
+    ri_free(a);
+    if (!(q[0] < q[1] && q[1] < q[2]))
+        return;
+    d = &f->dims[f->n_dims++];
+    dim_init(d, "size_band", f->n, 0);
+    snprintf(lab, sizeof(lab), "1: < %.0f", q[0]);
+    codes[0] = ri_intern_id(&d->values, lab, strlen(lab));
+    snprintf(lab, sizeof(lab), "2: %.0f-%.0f", q[0], q[1]);
+    codes[1] = ri_intern_id(&d->values, lab, strlen(lab));
+    snprintf(lab, sizeof(lab), "3: %.0f-%.0f", q[1], q[2]);
+    codes[2] = ri_intern_id(&d->values, lab, strlen(lab));
+    snprintf(lab, sizeof(lab), "4: >= %.0f", q[2]);
+    codes[3] = ri_intern_id(&d->values, lab, strlen(lab));
+    for (size_t i = 0; i < f->n; i++) {
+        double x = f->amount[i];
+        if (isnan(x) || x <= 0)
+            continue;
+        d->code[i] = codes[x < q[0] ? 0 : x < q[1] ? 1 : x < q[2] ? 2 : 3];
+    }
+}
+
+/* A dimension is kept when at least two of its values occur. */
+static int dim_useful(const struct ri_dim *d)
+{
+    return d->values.n >= 2 && (!d->custom || d->values.n <= MAX_CUSTOM_VALUES);
+}
+
+ri_err ri_frame_load(struct ri_ctx *ctx, struct ri_frame *f)
+{
+    static const char *const canon[] = {"region", "industry", "product", "lead_source", "type",
+                                        "owner"};
+    struct ri_store *st = ri_ctx_store(ctx);
+    struct ri_stmt *s = NULL;
+    struct custom cu;
+    int64_t n = 0;
+    size_t i = 0;
+    ri_err rc;
+
+    memset(f, 0, sizeof(*f));
+    memset(&cu, 0, sizeof(cu));
+    ri_intern_init(&cu.keys);
+    ri_intern_init(&f->accounts);
+    if (!st)
+        return ri_fail(ctx, RI_ERR_INVALID, "no store open");
+    rc = ri_store_query_i64(ctx, st, "SELECT count(*) FROM deals", &n);
+    if (rc)
+        return rc;
+    f->n = (size_t)n;
+    f->created = ri_malloc((f->n + 1) * sizeof(*f->created));
+    f->close = ri_malloc((f->n + 1) * sizeof(*f->close));
+    f->status = ri_calloc(f->n + 1, sizeof(*f->status));
+    f->deleted = ri_calloc(f->n + 1, sizeof(*f->deleted));
+    f->amount = ri_malloc((f->n + 1) * sizeof(*f->amount));
+    f->account = ri_malloc((f->n + 1) * sizeof(*f->account));
+    for (size_t k = 0; k < RI_ARRAY_SIZE(canon); k++)
+        dim_init(&f->dims[k], canon[k], f->n, 0);
+    f->n_dims = RI_ARRAY_SIZE(canon);
+    cu.f = f;
+    rc = ri_stmt_prepare(ctx, st,
+                         "SELECT created_at, close_date, status, amount, account, region, "
+                         "industry, product, lead_source, type, owner, attrs, deleted_at "
+                         "FROM deals ORDER BY id",
+                         &s);
+    while (!rc && i < f->n && (rc = ri_stmt_step(ctx, s)) == RI_OK) {
+        size_t len;
+        const char *t = ri_stmt_text(s, 2, NULL);
+        f->created[i] = ri_stmt_time(s, 0);
+        f->close[i] = ri_stmt_time(s, 1);
+        f->status[i] = t && t[0] == 'w' ? RI_STATUS_WON : t && t[0] == 'l' ? RI_STATUS_LOST
+                                                                           : RI_STATUS_OPEN;
+        f->amount[i] = ri_stmt_f64(s, 3);
+        t = ri_stmt_text(s, 4, &len);
+        f->account[i] = t ? ri_intern_id(&f->accounts, t, len) : -1;
+        for (int k = 0; k < 6; k++) {
+            t = ri_stmt_text(s, 5 + k, &len);
+            if (t && len)
+                f->dims[k].code[i] = ri_intern_id(&f->dims[k].values, t, len);
+        }
+        t = ri_stmt_text(s, 11, &len);
+        if (t && len) {
+            cu.row = i;
+            ri_json_object_strings(t, len, on_attr, &cu);
+        }
+        f->deleted[i] = !ri_stmt_is_null(s, 12);
+        i++;
+    }
+    ri_stmt_free(s);
+    if (rc == RI_ERR_NOTFOUND)
+        rc = RI_OK;
+    f->n = i;
+    /* keep the useful dimensions, in order: canonical, size band, custom by name */
+    {
+        size_t k = 0;
+        for (size_t d = 0; d < f->n_dims; d++) {
+            if (dim_useful(&f->dims[d]))
+                f->dims[k++] = f->dims[d];
+            else
+                dim_release(&f->dims[d]);
+        }
+        f->n_dims = k;
+    }
+    if (!rc)
+        size_bands(f);
+    for (size_t k = 0; k < cu.keys.n; k++) {
+        if (!rc && f->n_dims < RI_DIAG_MAX_DIMS && dim_useful(&cu.dims[k]))
+            f->dims[f->n_dims++] = cu.dims[k];
+        else
+            dim_release(&cu.dims[k]);
+    }
+    ri_free(cu.dims);
+    ri_intern_release(&cu.keys);
+    if (rc)
+        ri_frame_release(f);
+    return rc;
+}
