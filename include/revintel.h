@@ -107,6 +107,7 @@ enum ri_ingest_kind {
     RI_KIND_HISTORY,
     RI_KIND_ACCOUNTS,
     RI_KIND_TICKETS,
+    RI_KIND_REPS, /* sales reps: name, manager, region (e.g. a sales-teams sheet) */
     RI_KIND__COUNT
 };
 /* "opportunities", "history", ... ; -1 from ri_ingest_kind_parse if unknown. */

@@ -5,7 +5,8 @@
  * slow, so each segment dimension is interned once into dense codes. The frame holds
  * every deal of the store in id order, the same order as the as-of engine, so that a
  * deal's index is the same in both (ri_frame_load checks it). Dimensions: the canonical
- * ones present in the data (region, industry, product, lead_source, type, owner), a
+ * ones present in the data (region, industry, product, lead_source, type, owner, and the
+ * owner's manager from the reps table; a deal without an industry takes its account's), a
  * deal-size band (quartiles of the amounts), and each custom attribute that takes
  * between 2 and 50 distinct values (an identifier or a number is not a segment).
  */
@@ -133,7 +134,7 @@ static int dim_useful(const struct ri_dim *d)
 ri_err ri_frame_load(struct ri_ctx *ctx, struct ri_frame *f)
 {
     static const char *const canon[] = {"region", "industry", "product", "lead_source", "type",
-                                        "owner"};
+                                        "owner",  "manager"};
     struct ri_store *st = ri_ctx_store(ctx);
     struct ri_stmt *s = NULL;
     struct custom cu;
@@ -162,9 +163,11 @@ ri_err ri_frame_load(struct ri_ctx *ctx, struct ri_frame *f)
     f->n_dims = RI_ARRAY_SIZE(canon);
     cu.f = f;
     rc = ri_stmt_prepare(ctx, st,
-                         "SELECT created_at, close_date, status, amount, account, region, "
-                         "industry, product, lead_source, type, owner, attrs, deleted_at "
-                         "FROM deals ORDER BY id",
+                         "SELECT d.created_at, d.close_date, d.status, d.amount, d.account, "
+                         "d.region, coalesce(d.industry, a.industry), d.product, d.lead_source, "
+                         "d.type, d.owner, d.attrs, d.deleted_at, r.manager FROM deals d "
+                         "LEFT JOIN accounts a ON a.name = d.account "
+                         "LEFT JOIN reps r ON r.name = d.owner ORDER BY d.id",
                          &s);
     while (!rc && i < f->n && (rc = ri_stmt_step(ctx, s)) == RI_OK) {
         size_t len;
@@ -187,6 +190,9 @@ ri_err ri_frame_load(struct ri_ctx *ctx, struct ri_frame *f)
             ri_json_object_strings(t, len, on_attr, &cu);
         }
         f->deleted[i] = !ri_stmt_is_null(s, 12);
+        t = ri_stmt_text(s, 13, &len);
+        if (t && len)
+            f->dims[6].code[i] = ri_intern_id(&f->dims[6].values, t, len);
         i++;
     }
     ri_stmt_free(s);

@@ -40,7 +40,7 @@
 #define RAW_CAP     1000
 
 static const char *const kind_names[RI_KIND__COUNT] = {"opportunities", "history", "accounts",
-                                                       "tickets"};
+                                                       "tickets", "reps"};
 
 const char *ri_ingest_kind_name(enum ri_ingest_kind kind)
 {
@@ -1293,6 +1293,27 @@ static ri_err ticket_row(struct ingest *ing)
     return ri_writer_end(ing->w);
 }
 
+static ri_err rep_row(struct ingest *ing)
+{
+    ri_err rc = RI_OK;
+    const char *name, *mgr, *reg;
+    size_t nl, ml, rl;
+    if (check_shape(ing, &rc))
+        return rc;
+    field_text(ing, RI_F_OWNER, &name, &nl);
+    if (!name)
+        return quarantine(ing, ing->cm.col_of_field[RI_F_OWNER], RI_REASON_MISSING_ID,
+                          "empty rep name");
+    field_text(ing, RI_F_MANAGER, &mgr, &ml);
+    field_text(ing, RI_F_REGION, &reg, &rl);
+    ri_writer_begin(ing->w, ing->ins_other);
+    ri_writer_text(ing->w, 1, name, nl);
+    ri_writer_text(ing->w, 2, mgr, ml);
+    ri_writer_text(ing->w, 3, reg, rl);
+    ing->rep->rows_accepted++;
+    return ri_writer_end(ing->w);
+}
+
 /* ------------------------------------------------------------------ driver */
 
 static const char *const sql_ins_deal =
@@ -1321,6 +1342,10 @@ static const char *const sql_ins_account =
     "coalesce(excluded.annual_revenue, annual_revenue), created_at = "
     "coalesce(excluded.created_at, created_at), attrs = coalesce(excluded.attrs, attrs), "
     "snapshot_id = excluded.snapshot_id";
+static const char *const sql_ins_rep =
+    "INSERT INTO reps(name, manager, region) VALUES (?1, ?2, ?3) ON CONFLICT(name) DO UPDATE "
+    "SET manager = coalesce(excluded.manager, manager), region = coalesce(excluded.region, "
+    "region)";
 static const char *const sql_ins_ticket =
     "INSERT INTO tickets(crm_id, account, opened_at, resolved_at, priority, team, attrs, "
     "snapshot_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(crm_id) DO UPDATE SET "
@@ -1404,6 +1429,8 @@ static ri_err prepare(struct ingest *ing)
         rc = ri_stmt_prepare(ing->ctx, ing->st, sql_ins_account, &ing->ins_other);
     if (!rc && ing->opts->kind == RI_KIND_TICKETS)
         rc = ri_stmt_prepare(ing->ctx, ing->st, sql_ins_ticket, &ing->ins_other);
+    if (!rc && ing->opts->kind == RI_KIND_REPS)
+        rc = ri_stmt_prepare(ing->ctx, ing->st, sql_ins_rep, &ing->ins_other);
     return rc;
 }
 
@@ -1539,6 +1566,9 @@ static ri_err run_rows(struct ingest *ing)
             break;
         case RI_KIND_ACCOUNTS:
             rc = account_row(ing);
+            break;
+        case RI_KIND_REPS:
+            rc = rep_row(ing);
             break;
         default:
             rc = ticket_row(ing);

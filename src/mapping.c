@@ -27,6 +27,7 @@
 #define K_H (1u << RI_KIND_HISTORY)
 #define K_A (1u << RI_KIND_ACCOUNTS)
 #define K_T (1u << RI_KIND_TICKETS)
+#define K_R (1u << RI_KIND_REPS)
 
 static const char *const field_names[RI_F__COUNT] = {
     "id",          "name",     "account",     "owner",       "manager",           "region",
@@ -40,9 +41,9 @@ static const unsigned field_kinds[RI_F__COUNT] = {
     [RI_F_ID] = K_O | K_H | K_T,
     [RI_F_NAME] = K_O,
     [RI_F_ACCOUNT] = K_O | K_A | K_T,
-    [RI_F_OWNER] = K_O | K_H,
-    [RI_F_MANAGER] = K_O,
-    [RI_F_REGION] = K_O | K_A,
+    [RI_F_OWNER] = K_O | K_H | K_R,
+    [RI_F_MANAGER] = K_O | K_R,
+    [RI_F_REGION] = K_O | K_A | K_R,
     [RI_F_INDUSTRY] = K_O | K_A,
     [RI_F_PRODUCT] = K_O,
     [RI_F_LEAD_SOURCE] = K_O,
@@ -133,14 +134,16 @@ static const struct synonym synonyms[] = {
     {K_O | K_H, P_ANY, RI_F_OWNER, "opportunity_owner"},
     {K_O | K_H, P_ANY, RI_F_OWNER, "deal_owner"},
     {K_O | K_H, P_ANY, RI_F_OWNER, "owner_name"},
-    {K_O | K_H, P_ANY, RI_F_OWNER, "sales_agent"},
-    {K_O | K_H, P_ANY, RI_F_OWNER, "sales_rep"},
+    {K_O | K_H | K_R, P_ANY, RI_F_OWNER, "sales_agent"},
+    {K_O | K_H | K_R, P_ANY, RI_F_OWNER, "sales_rep"},
+    {K_R, P_ANY, RI_F_OWNER, "rep_name"},
+    {K_R, P_ANY, RI_F_OWNER, "name"},
     {K_O | K_H, P_ANY, RI_F_OWNER, "sales_rep_id"},
-    {K_O | K_H, P_ANY, RI_F_OWNER, "rep"},
+    {K_O | K_H | K_R, P_ANY, RI_F_OWNER, "rep"},
     {K_O | K_H, P_ANY, RI_F_OWNER, "ownerid"},
-    {K_O, P_ANY, RI_F_MANAGER, "sales_manager"},
+    {K_O | K_R, P_ANY, RI_F_MANAGER, "sales_manager"},
     {K_O | K_A, P_ANY, RI_F_REGION, "sales_region"},
-    {K_O | K_A, P_ANY, RI_F_REGION, "regional_office"},
+    {K_O | K_A | K_R, P_ANY, RI_F_REGION, "regional_office"},
     {K_O | K_A, P_ANY, RI_F_REGION, "territory"},
     {K_O, P_ANY, RI_F_REGION, "area"},
     {K_O | K_A, P_ANY, RI_F_INDUSTRY, "sector"},
@@ -353,7 +356,8 @@ static ri_err on_file_key(struct ri_mapping *m, const char *name, const char *va
     if (!strcasecmp(name, "kind")) {
         m->kind = ri_ingest_kind_parse(value);
         if (m->kind < 0) {
-            snprintf(err, errsize, "unknown kind '%s' (opportunities, history, accounts, tickets)",
+            snprintf(err, errsize,
+                     "unknown kind '%s' (opportunities, history, accounts, tickets, reps)",
                      value);
             return RI_ERR_INVALID;
         }
@@ -759,6 +763,9 @@ ri_err ri_colmap_build(struct ri_ctx *ctx, const char *file, enum ri_ingest_kind
             break;
         case RI_KIND_TICKETS:
             req[nreq++] = RI_F_ID;
+            break;
+        case RI_KIND_REPS:
+            req[nreq++] = RI_F_OWNER;
             break;
         default:
             break;

@@ -32,6 +32,31 @@ want=$(awk -F, 'NR > 1 && $3 == "GTXPro" { n++ } NR > 1 && $3 == "GTX Pro" { n++
     "$DATA/maven_crm_opportunities/sales_pipeline.csv")
 check maven-gtx-pro "$want" "$(sql maven "SELECT count(*) FROM deals WHERE product = 'GTX Pro'")"
 
+# Maven: win rates per sector (the account's), manager (the agent's) and product, from
+# revintel diagnose, against the same counts joined by awk from the raw CSVs
+"$BIN" --db "$tmp/maven.db" ingest accounts "$DATA/maven_crm_opportunities/accounts.csv" \
+    --map "$M/maven_accounts.ini" >/dev/null
+"$BIN" --db "$tmp/maven.db" ingest reps "$DATA/maven_crm_opportunities/sales_teams.csv" \
+    --map "$M/maven_teams.ini" >/dev/null
+"$BIN" --db "$tmp/maven.db" diagnose winrate >/dev/null
+want=$(awk -F, '
+    FILENAME ~ /accounts/ && FNR > 1 { sector[$1] = $2; next }
+    FILENAME ~ /sales_teams/ && FNR > 1 { manager[$1] = $2; next }
+    FILENAME ~ /sales_pipeline/ && FNR > 1 && ($5 == "Won" || $5 == "Lost") {
+        p = $3 == "GTXPro" ? "GTX Pro" : $3
+        w = $5 == "Won"
+        if ($4 in sector) { k = "industry|" sector[$4]; n[k]++; won[k] += w }
+        k = "manager|" manager[$2]; n[k]++; won[k] += w
+        k = "product|" p; n[k]++; won[k] += w
+    }
+    END { for (k in n) printf "%s|%d|%d\n", k, won[k], n[k] - won[k] }' \
+    "$DATA/maven_crm_opportunities/accounts.csv" "$DATA/maven_crm_opportunities/sales_teams.csv" \
+    "$DATA/maven_crm_opportunities/sales_pipeline.csv" | sort | tr '\n' ' ')
+got=$(sql maven "SELECT dim || '|' || value || '|' || won || '|' || lost FROM diag_segments
+    WHERE scope = 'window' AND dim IN ('industry', 'manager', 'product')" | sort | tr '\n' ' ')
+check maven-segment-win-rates "$want" "$got"
+check maven-segment-rows 23 "$(echo "$want" | wc -w)"  # 10 sectors, 6 managers, 7 products
+
 # SkyGeni: outcomes and total amount
 ingest sky opportunities "$DATA/skygeni_b2b_saas_deals/skygeni_sales_data.csv" "$M/skygeni.ini"
 want=$(awk -F, 'NR > 1 { n[$12]++; s += $10 } END { printf "%d|%d|%d", n["Won"], n["Lost"], s }' \
