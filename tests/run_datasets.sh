@@ -55,7 +55,8 @@ want=$(awk -F, '
 got=$(sql maven "SELECT dim || '|' || value || '|' || won || '|' || lost FROM diag_segments
     WHERE scope = 'window' AND dim IN ('industry', 'manager', 'product')" | sort | tr '\n' ' ')
 check maven-segment-win-rates "$want" "$got"
-check maven-segment-rows 23 "$(echo "$want" | wc -w)"  # 10 sectors, 6 managers, 7 products
+# 10 sectors, 6 managers, 7 products: 23 rows of 3 separators each
+check maven-segment-rows 23 "$(( $(printf '%s' "$want" | tr -cd '|' | wc -c) / 3 ))"
 
 # SkyGeni: outcomes and total amount
 ingest sky opportunities "$DATA/skygeni_b2b_saas_deals/skygeni_sales_data.csv" "$M/skygeni.ini"
