@@ -285,6 +285,8 @@ char *ri_diagnosis_text(const struct ri_diagnosis *d)
     char day[16];
     ri_format_date(d->as_of, day, sizeof(day));
     ri_buf_addf(&b, "%s\n", d->headline);
+    if (!d->closed)
+        return ri_buf_detach(&b, NULL);
     if (d->volume_quality[0])
         ri_buf_addf(&b, "%s\n", d->volume_quality);
     ri_buf_addf(&b, "(as of %s; %llu deals, %llu closed in the window%s%s)\n", day,

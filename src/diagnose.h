@@ -154,4 +154,7 @@ void ri_period_bounds(int32_t key, int quarterly, ri_time *start, ri_time *end, 
 void ri_decompose(struct ri_decomp_row *rows, size_t n, double *mix, double *rate,
                   double *inter);
 
+/* ri_quantile's result (type 7) by selection, without sorting; moves x around. */
+double ri_fast_quantile(double *x, size_t n, double q);
+
 #endif /* RI_DIAGNOSE_H */

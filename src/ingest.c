@@ -1721,7 +1721,10 @@ ri_err ri_ingest(struct ri_ctx *ctx, const struct ri_ingest_opts *opts,
     if (rc)
         goto out;
 
-    rc = ri_store_begin(ctx, ing.st);
+    /* a bulk load wants a large page cache; everything else reads with the default */
+    rc = ri_store_exec(ctx, ing.st, "PRAGMA cache_size=-262144");
+    if (!rc)
+        rc = ri_store_begin(ctx, ing.st);
     if (rc)
         goto out;
     in_tx = true;
@@ -1811,6 +1814,7 @@ out:
         ri_fail(ctx, rc, "ingest of '%s' failed, nothing was written: %s", ing.file, msg);
         ri_free(msg);
     }
+    ri_store_exec(NULL, ing.st, "PRAGMA cache_size=-32768");
     ingest_release(&ing);
     return rc;
 }

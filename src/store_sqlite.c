@@ -146,7 +146,7 @@ ri_err ri_store_open_file(struct ri_ctx *ctx, const char *path, unsigned flags,
                            "PRAGMA page_size=16384; "
                            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
                            "PRAGMA temp_store=MEMORY; "
-                           "PRAGMA cache_size=-262144");
+                           "PRAGMA cache_size=-32768");
         if (rc) {
             rc = ri_fail(ctx, RI_ERR_STORE, "'%s' is not a usable store: %s", path, ri_errmsg(ctx));
             goto out;

@@ -250,10 +250,31 @@ TEST(planted_decline_on_top)
     ri_ctx_free(ctx);
 }
 
+/* Selection gives exactly the quantiles sorting gives, ties and tiny arrays included. */
+TEST(fast_quantile_equals_sorted_quantile)
+{
+    double a[301], b[301];
+    uint64_t s = 99;
+    int bad = 0;
+    for (int t = 0; t < 3000; t++) {
+        size_t n = 1 + (size_t)(t % 301);
+        double q = (double)(t % 21) / 20.0;
+        for (size_t i = 0; i < n; i++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            a[i] = b[i] = (double)((s >> 40) % (t % 3 ? 1000u : 7u)); /* many ties */
+        }
+        if (fabs(ri_fast_quantile(a, n, q) - ri_quantile(b, n, q)) > 1e-12)
+            bad++;
+    }
+    CHECK_EQ_INT(bad, 0);
+    CHECK(isnan(ri_fast_quantile(a, 0, 0.5)));
+}
+
 int main(void)
 {
     BEGIN("test_diagnose");
     ri_set_log_level(RI_LOG_ERROR);
+    RUN(fast_quantile_equals_sorted_quantile);
     RUN(decomposition_is_exact_on_random_tables);
     RUN(decomposition_by_hand);
     RUN(metrics_by_hand);
