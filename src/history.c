@@ -18,7 +18,8 @@
  * deal won on 2 May tells us when it closed, even if the export was taken on 9 May). A
  * 'deleted' event hides the deal from then on; 'restored' brings it back. Stage changes
  * count only when the stage really differs; a regression is a move to an earlier open
- * stage, a skip a move forward past at least one open stage.
+ * stage, a skip a move forward past at least one open stage. ri_history_path lists a
+ * deal's stage visits by walking the same steps as the replay (struct stage_walk).
  */
 #include "store.h"
 #include "strmap.h"
@@ -622,11 +623,97 @@ static void enter_stage(const struct ri_history *h, struct ri_asof_state *st, si
         st->reached_late[i] = 1;
 }
 
+/*
+ * The stage path of one deal, step by step: the stage it holds from creation (rule 3,
+ * or rule 4 for a deal without events), each real change among its events up to T
+ * (rules 2 and 7), then the close its row records (rule 5). replay_deal and
+ * ri_history_path both walk it, so an as-of state and a path cannot disagree.
+ */
+struct stage_step {
+    int32_t stage;  /* the stage entered; -1: unknown (a row closed without a stage) */
+    ri_time t;      /* when */
+    ri_time seen;   /* initial step: when the history first shows the stage (NONE: the row) */
+    bool initial;   /* held since creation, not entered by a change */
+    bool row_close; /* rule 5: the row closes the deal; stage may equal the current one */
+};
+
+struct stage_walk {
+    const struct ri_history *h;
+    size_t i, k, k1;
+    ri_time at;
+    int32_t cur;
+    int phase; /* 0: the stage from creation, 1: the events, 2: the row's close, 3: done */
+};
+
+static void walk_start(struct stage_walk *w, const struct ri_history *h, size_t i, ri_time at)
+{
+    w->h = h;
+    w->i = i;
+    w->k = h->ev_start[i];
+    w->k1 = h->ev_start[i + 1];
+    w->at = at;
+    w->cur = -1;
+    w->phase = 0;
+}
+
+/* Next step into *s; false when the path up to T is complete. */
+static bool walk_next(struct stage_walk *w, struct stage_step *s)
+{
+    const struct ri_history *h = w->h;
+    size_t i = w->i;
+    s->seen = RI_TIME_NONE;
+    s->initial = s->row_close = false;
+    if (w->phase == 0) {
+        int32_t first = -1;
+        w->phase = 1;
+        /* the first open stage any event names, whenever it comes */
+        for (size_t k = w->k; k < w->k1; k++)
+            if (h->ev_stage[k] >= 0 && h->stage_role[h->ev_stage[k]] == RI_STATUS_OPEN) {
+                first = h->ev_stage[k];
+                s->seen = h->ev_at[k];
+                break;
+            }
+        if (w->k == w->k1 && h->cur_status[i] == RI_STATUS_OPEN)
+            first = h->cur_stage[i];
+        if (first >= 0) {
+            w->cur = s->stage = first;
+            s->t = h->created[i];
+            s->initial = true;
+            return true;
+        }
+    }
+    if (w->phase == 1) {
+        for (; w->k < w->k1 && h->ev_at[w->k] <= w->at; w->k++) {
+            int32_t st = h->ev_stage[w->k];
+            if (h->ev_kind[w->k] != EV_OTHER || st < 0 || st == w->cur)
+                continue;
+            w->cur = s->stage = st;
+            s->t = h->ev_at[w->k++];
+            return true;
+        }
+        w->phase = 2;
+    }
+    if (w->phase == 2) {
+        w->phase = 3;
+        /* a closed deal is closed from its close date on */
+        if (h->cur_status[i] != RI_STATUS_OPEN && h->cur_close[i] != RI_TIME_NONE &&
+            h->cur_close[i] <= w->at && (w->cur < 0 || h->stage_role[w->cur] == RI_STATUS_OPEN)) {
+            w->cur = s->stage = h->cur_stage[i];
+            s->t = h->cur_close[i];
+            s->row_close = true;
+            return true;
+        }
+    }
+    return false;
+}
+
 static void replay_deal(const struct ri_history *h, size_t i, ri_time at, struct ri_asof_state *st)
 {
     size_t k0 = h->ev_start[i], k1 = h->ev_start[i + 1], k;
     ri_time created = h->created[i];
-    bool alive = true;
+    bool alive = true, row_closed = false;
+    struct stage_walk w;
+    struct stage_step s;
 
     st->stage[i] = -1;
     st->stage_since[i] = created;
@@ -640,12 +727,6 @@ static void replay_deal(const struct ri_history *h, size_t i, ri_time at, struct
 
     /* values before the first event: the first value each field is given */
     for (k = k0; k < k1; k++) {
-        if (st->stage[i] < 0 && h->ev_stage[k] >= 0 &&
-            h->stage_role[h->ev_stage[k]] == RI_STATUS_OPEN) {
-            st->stage[i] = h->ev_stage[k];
-            if (h->stage_late[h->ev_stage[k]] && h->ev_at[k] <= at)
-                st->reached_late[i] = 1;
-        }
         if (isnan(st->amount[i]) && !isnan(h->ev_amount[k]))
             st->amount[i] = st->first_amount[i] = h->ev_amount[k];
         if (st->close_date[i] == RI_TIME_NONE && h->ev_close[k] != RI_TIME_NONE)
@@ -661,18 +742,14 @@ static void replay_deal(const struct ri_history *h, size_t i, ri_time at, struct
         st->close_date[i] = st->first_close_date[i] = h->cur_close[i];
         st->probability[i] = h->cur_prob[i];
         st->owner[i] = h->cur_owner[i];
-        if (h->cur_status[i] == RI_STATUS_OPEN && h->cur_stage[i] >= 0) {
-            st->stage[i] = h->cur_stage[i];
-            st->reached_late[i] = h->stage_late[h->cur_stage[i]];
-        }
     }
     if (isnan(st->amount[i]))
         st->amount[i] = st->first_amount[i] = h->cur_amount[i];
     if (st->owner[i] < 0)
         st->owner[i] = h->cur_owner[i];
 
+    /* every field but the stage; the stage path is walked below */
     for (k = k0; k < k1 && h->ev_at[k] <= at; k++) {
-        ri_time t = h->ev_at[k];
         if (h->ev_kind[k] == EV_DELETED) {
             alive = false;
             continue;
@@ -681,8 +758,6 @@ static void replay_deal(const struct ri_history *h, size_t i, ri_time at, struct
             alive = true;
             continue;
         }
-        if (h->ev_stage[k] >= 0)
-            enter_stage(h, st, i, h->ev_stage[k], t);
         if (!isnan(h->ev_amount[k])) {
             if (!isnan(st->amount[i]) &&
                 fabs(h->ev_amount[k] - st->amount[i]) > 1e-9 * (fabs(st->amount[i]) + 1))
@@ -699,26 +774,60 @@ static void replay_deal(const struct ri_history *h, size_t i, ri_time at, struct
         if (h->ev_owner[k] >= 0)
             st->owner[i] = h->ev_owner[k];
     }
-    /* a closed deal is closed from its close date on */
-    if (h->cur_status[i] != RI_STATUS_OPEN && h->cur_close[i] != RI_TIME_NONE &&
-        h->cur_close[i] <= at &&
-        (st->stage[i] < 0 || h->stage_role[st->stage[i]] == RI_STATUS_OPEN)) {
-        if (h->cur_stage[i] >= 0) {
-            enter_stage(h, st, i, h->cur_stage[i], h->cur_close[i]);
+
+    walk_start(&w, h, i, at);
+    while (walk_next(&w, &s)) {
+        if (s.initial) {
+            st->stage[i] = s.stage;
+            if (h->stage_late[s.stage] && s.seen <= at)
+                st->reached_late[i] = 1;
+        } else if (s.stage >= 0) {
+            enter_stage(h, st, i, s.stage, s.t);
         } else {
             st->stage[i] = -1;
-            st->stage_since[i] = h->cur_close[i];
+            st->stage_since[i] = s.t;
         }
-        st->close_date[i] = h->cur_close[i];
-        st->status[i] = h->cur_status[i];
-    } else {
-        st->status[i] = st->stage[i] >= 0 ? h->stage_role[st->stage[i]] : RI_STATUS_OPEN;
+        if (s.row_close) {
+            st->close_date[i] = h->cur_close[i];
+            st->status[i] = h->cur_status[i];
+            row_closed = true;
+        }
     }
+    if (!row_closed)
+        st->status[i] = st->stage[i] >= 0 ? h->stage_role[st->stage[i]] : RI_STATUS_OPEN;
     if (st->stage[i] >= 0 && st->status[i] != RI_STATUS_OPEN && st->close_date[i] == RI_TIME_NONE)
         st->close_date[i] = st->stage_since[i];
     if (h->deleted_at[i] != RI_TIME_NONE && h->deleted_at[i] <= at && k0 == k1)
         alive = false;
     st->exists[i] = alive;
+}
+
+size_t ri_history_path(const struct ri_history *h, size_t i, ri_time until,
+                       struct ri_stage_visit *out, size_t max)
+{
+    struct stage_walk w;
+    struct stage_step s;
+    int32_t cur = -1;
+    size_t n = 0;
+    if (i >= h->n || (h->created[i] != RI_TIME_NONE && h->created[i] > until))
+        return 0;
+    walk_start(&w, h, i, until);
+    while (walk_next(&w, &s)) {
+        if (s.stage == cur)
+            continue; /* a row close that leaves the stage as it was */
+        if (cur >= 0 && n - 1 < max)
+            out[n - 1].left = s.t;
+        cur = s.stage;
+        if (cur < 0)
+            continue;
+        if (n < max) {
+            out[n].stage = cur;
+            out[n].entered = s.t;
+            out[n].left = RI_TIME_NONE;
+        }
+        n++;
+    }
+    return n;
 }
 
 ri_err ri_asof(const struct ri_history *h, ri_time at, struct ri_asof_state *st)
