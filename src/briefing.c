@@ -149,8 +149,8 @@ static void text_funnel(struct ri_buf *b, const struct ri_diagnosis *d)
                 (unsigned long long)f->cohort, (unsigned long long)f->won,
                 (unsigned long long)f->lost, (unsigned long long)f->no_history);
     ri_buf_addf(b, "  %-22s %8s  %-20s %7s %7s  %-20s %7s %9s %9s\n", "stage", "reached",
-                "moved on [95% CI]", "exits", "lost", "loss rate at exit", "share", "dwell won",
-                "dwell lost");
+                "moved on [95% CI]", "exits", "lost", "lost here / reached", "share",
+                "dwell won", "dwell lost");
     for (size_t k = 0; k < f->n_stages; k++) {
         const struct ri_funnel_stage *s = &f->stages[k];
         ri_buf_addf(b, "  %-22.22s %8llu  ", s->name, (unsigned long long)s->reached);
@@ -164,8 +164,8 @@ static void text_funnel(struct ri_buf *b, const struct ri_diagnosis *d)
         ri_buf_addc(b, '\n');
     }
     if (f->loss_stage >= 0 && (size_t)f->loss_stage < f->n_stages)
-        ri_buf_addf(b, "  Losses %s concentrated: highest loss rate at exit from %s (chi-square = "
-                       "%.1f, p = %.2g)\n",
+        ri_buf_addf(b, "  Losses %s concentrated: the highest share of the deals reaching a stage is "
+                       "lost at %s (chi-square = %.1f, p = %.2g)\n",
                     f->losses_concentrated ? "are" : "are not significantly",
                     f->stages[f->loss_stage].name, f->loss_chisq, f->loss_p);
     ri_buf_adds(b, "  Paths: with a skipped stage ");

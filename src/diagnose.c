@@ -941,16 +941,18 @@ ri_err ri_diagnose(struct ri_ctx *ctx, const struct ri_diagnose_opts *o, struct 
     if ((d->reports & RI_DIAG_FUNNEL) && d->p1 >= 0)
         rc = ri_funnel_compute(ctx, d->hist, d->from > d->periods[0].start ? d->from
                                                                             : d->periods[0].start,
-                               d->to, d->include, &d->funnel);
+                               d->to, d->include, st.n ? &st : NULL, &d->funnel);
     if (!rc && (d->reports & (RI_DIAG_ZOMBIES | RI_DIAG_CYCLE)) && d->as_of != RI_TIME_NONE) {
         int seg = ri_frame_dim(&d->frame, "industry");
         const int32_t *codes = seg >= 0 ? d->frame.dims[seg].code : NULL;
         size_t nseg = seg >= 0 ? d->frame.dims[seg].values.n : 0;
         d->cycle_dim = seg;
         if (d->reports & RI_DIAG_ZOMBIES)
-            rc = ri_zombies_compute(ctx, d->hist, d->as_of, d->include, codes, &d->zombies);
+            rc = ri_zombies_compute(ctx, d->hist, d->as_of, d->include, codes, st.n ? &st : NULL,
+                                    &d->zombies);
         if (!rc && (d->reports & RI_DIAG_CYCLE))
-            rc = ri_cycle_compute(ctx, d->hist, d->as_of, d->include, codes, nseg, &d->cycle);
+            rc = ri_cycle_compute(ctx, d->hist, d->as_of, d->include, codes, nseg,
+                                  st.n ? &st : NULL, &d->cycle);
     }
     if (rc)
         goto out;

@@ -28,7 +28,7 @@
 
 /* Minimum exits for a stage to enter the loss-concentration test, and won deals for a
  * segment's own P90 dwell to be trusted. */
-#define MIN_EXITS   5
+#define MIN_REACHED 5
 #define MIN_SEG_WON 30
 
 static double days(ri_time dt)
@@ -182,55 +182,76 @@ static int32_t path_dwell(const struct ri_history *h, const struct slots *sl, co
     return last;
 }
 
+/* The as-of state at `at`: the caller's when it is for that date, else replayed into
+ * *own (released by the caller). */
+static ri_err state_at(struct ri_ctx *ctx, const struct ri_history *h, ri_time at,
+                       const struct ri_asof_state *given, struct ri_asof_state *own,
+                       const struct ri_asof_state **out)
+{
+    ri_err rc;
+    if (given && given->at == at && given->n == ri_history_n_deals(h)) {
+        *out = given;
+        return RI_OK;
+    }
+    rc = ri_asof_state_init(own, h);
+    if (rc)
+        return ri_fail(ctx, rc, "out of memory replaying %zu deals", ri_history_n_deals(h));
+    rc = ri_asof(h, at, own);
+    *out = own;
+    return rc;
+}
+
 /* ------------------------------------------------------------------ funnel */
 
-/* True if a's loss rate at exit is above b's, or equal on more exits (compared exactly,
- * as cross products of counts). */
+/* True if a's loss rate is above b's, or equal on more deals reaching it (compared
+ * exactly, as cross products of counts). */
 static bool higher_loss(const struct ri_funnel_stage *a, const struct ri_funnel_stage *b)
 {
-    uint64_t x = a->lost_exits * b->exits, y = b->lost_exits * a->exits;
-    return x > y || (x == y && a->exits > b->exits);
+    uint64_t x = a->lost_exits * b->reached, y = b->lost_exits * a->reached;
+    return x > y || (x == y && a->reached > b->reached);
 }
 
 /*
- * Chi-square test of homogeneity of the loss rate at exit across the stages with at least
- * MIN_EXITS exits (a 2 x k table, df = k - 1), the stage with the highest loss rate among
- * them, and whether it stands out: p < 0.05 and its Wilson lower bound above the loss
- * rate of every other exit pooled.
+ * Where are deals lost? A stage's loss rate is the share of the deals that reached it
+ * which were lost there (their last open stage; the stage's hazard). Chi-square test of
+ * homogeneity of that rate across the stages reached by at least MIN_REACHED deals
+ * (a 2 x k table, df = k - 1; a deal counts once in each stage it reached, the usual
+ * life-table approximation), the stage with the highest rate, and whether it stands
+ * out: p < 0.05 and its Wilson lower bound above the pooled rate of the other stages.
+ * (The loss rate among a stage's exits would not do: won deals exit only from the last
+ * stage, so every earlier stage would lose all its exits.)
  */
 static void loss_concentration(struct ri_funnel *f)
 {
-    uint64_t n = 0, lost = 0, all_exits = 0, all_lost = 0;
+    uint64_t n = 0, lost = 0;
     size_t k = 0;
     double stat = 0;
-    f->loss_chisq = f->loss_p = (double)NAN;
+    f->loss_chisq = f->loss_p = RI_NAN;
     f->loss_stage = -1;
     f->losses_concentrated = 0;
     for (size_t j = 0; j < f->n_stages; j++) {
         const struct ri_funnel_stage *s = &f->stages[j];
-        all_exits += s->exits;
-        all_lost += s->lost_exits;
-        if (s->exits < MIN_EXITS)
+        if (s->reached < MIN_REACHED)
             continue;
         k++;
-        n += s->exits;
+        n += s->reached;
         lost += s->lost_exits;
         if (f->loss_stage < 0 || higher_loss(s, &f->stages[f->loss_stage]))
             f->loss_stage = (int32_t)j;
     }
-    if (k < 2)
+    if (k < 2 || !n)
         return;
     for (size_t j = 0; j < f->n_stages; j++) {
         const struct ri_funnel_stage *s = &f->stages[j];
         double e_lost, e_kept;
-        if (s->exits < MIN_EXITS)
+        if (s->reached < MIN_REACHED)
             continue;
-        e_lost = (double)s->exits * (double)lost / (double)n;
-        e_kept = (double)s->exits - e_lost;
+        e_lost = (double)s->reached * (double)lost / (double)n;
+        e_kept = (double)s->reached - e_lost;
         if (e_lost > 0)
             stat += ((double)s->lost_exits - e_lost) * ((double)s->lost_exits - e_lost) / e_lost;
         if (e_kept > 0) {
-            double kept = (double)(s->exits - s->lost_exits);
+            double kept = (double)(s->reached - s->lost_exits);
             stat += (kept - e_kept) * (kept - e_kept) / e_kept;
         }
     }
@@ -238,16 +259,18 @@ static void loss_concentration(struct ri_funnel *f)
     f->loss_p = ri_chisq_p(stat, (double)(k - 1));
     {
         const struct ri_funnel_stage *s = &f->stages[f->loss_stage];
-        uint64_t other_n = all_exits - s->exits, other_lost = all_lost - s->lost_exits;
+        uint64_t other_lost = lost - s->lost_exits, other_n = n - s->reached;
         f->losses_concentrated = f->loss_p < 0.05 && other_n > 0 &&
                                  s->loss_rate.lo > (double)other_lost / (double)other_n;
     }
 }
 
 ri_err ri_funnel_compute(struct ri_ctx *ctx, const struct ri_history *h, ri_time from, ri_time to,
-                         const uint8_t *include, struct ri_funnel *out)
+                         const uint8_t *include, const struct ri_asof_state *given,
+                         struct ri_funnel *out)
 {
     struct ri_asof_state st;
+    const struct ri_asof_state *sp = &st;
     struct slots sl;
     struct path p = {NULL, 0, 0};
     struct series dw[RI_FUNNEL_MAX_STAGES][2]; /* dwell by slot, [0] won, [1] lost */
@@ -265,12 +288,7 @@ ri_err ri_funnel_compute(struct ri_ctx *ctx, const struct ri_history *h, ri_time
     rc = slots_init(ctx, &sl, h);
     if (rc)
         goto out;
-    rc = ri_asof_state_init(&st, h);
-    if (rc) {
-        rc = ri_fail(ctx, rc, "out of memory replaying %zu deals", n);
-        goto out;
-    }
-    rc = ri_asof(h, to, &st);
+    rc = state_at(ctx, h, to, given, &st, &sp);
     if (rc)
         goto out;
 
@@ -284,11 +302,12 @@ ri_err ri_funnel_compute(struct ri_ctx *ctx, const struct ri_history *h, ri_time
     }
 
     for (size_t i = 0; i < n; i++) {
-        int won = st.status[i] == RI_STATUS_WON;
+        int won = sp->status[i] == RI_STATUS_WON;
         int32_t last, max_slot;
-        if ((include && !include[i]) || !st.exists[i] ||
-            (st.status[i] != RI_STATUS_WON && st.status[i] != RI_STATUS_LOST) ||
-            st.close_date[i] == RI_TIME_NONE || st.close_date[i] < from || st.close_date[i] >= to)
+        if ((include && !include[i]) || !sp->exists[i] ||
+            (sp->status[i] != RI_STATUS_WON && sp->status[i] != RI_STATUS_LOST) ||
+            sp->close_date[i] == RI_TIME_NONE || sp->close_date[i] < from ||
+            sp->close_date[i] >= to)
             continue;
         out->cohort++;
         if (won)
@@ -298,7 +317,7 @@ ri_err ri_funnel_compute(struct ri_ctx *ctx, const struct ri_history *h, ri_time
         rc = path_get(&p, h, i, to);
         if (rc)
             goto nomem;
-        last = path_dwell(h, &sl, &p, st.close_date[i], dwell, seen, unknown, &max_slot);
+        last = path_dwell(h, &sl, &p, sp->close_date[i], dwell, seen, unknown, &max_slot);
         if (last == -1) {
             out->no_history++;
             continue;
@@ -324,15 +343,15 @@ ri_err ri_funnel_compute(struct ri_ctx *ctx, const struct ri_history *h, ri_time
                 out->stages[last].lost_exits++;
         }
         /* path shape, from the replay's own counts */
-        if (st.n_skips[i] > 0) {
+        if (sp->n_skips[i] > 0) {
             out->skip_n++;
             out->skip_won += (uint64_t)won;
         }
-        if (st.n_regressions[i] > 0) {
+        if (sp->n_regressions[i] > 0) {
             out->regress_n++;
             out->regress_won += (uint64_t)won;
         }
-        if (st.n_skips[i] == 0 && st.n_regressions[i] == 0) {
+        if (sp->n_skips[i] == 0 && sp->n_regressions[i] == 0) {
             out->clean_n++;
             out->clean_won += (uint64_t)won;
         }
@@ -343,7 +362,7 @@ ri_err ri_funnel_compute(struct ri_ctx *ctx, const struct ri_history *h, ri_time
         struct series *w = &dw[j][0], *l = &dw[j][1];
         s->conversion = ri_wilson(s->advanced, s->reached, Z95);
         s->win_rate = ri_wilson(s->won, s->reached, Z95);
-        s->loss_rate = ri_wilson(s->lost_exits, s->exits, Z95);
+        s->loss_rate = ri_wilson(s->lost_exits, s->reached, Z95);
         s->lost_share = out->lost ? (double)s->lost_exits / (double)out->lost : (double)NAN;
         s->n_dwell_won = w->n;
         s->n_dwell_lost = l->n;
@@ -480,9 +499,11 @@ static ri_time year_before(ri_time t)
 }
 
 ri_err ri_zombies_compute(struct ri_ctx *ctx, const struct ri_history *h, ri_time as_of,
-                          const uint8_t *include, const int32_t *seg, struct ri_zombie_report *out)
+                          const uint8_t *include, const int32_t *seg,
+                          const struct ri_asof_state *given, struct ri_zombie_report *out)
 {
     struct ri_asof_state st;
+    const struct ri_asof_state *sp = &st;
     struct slots sl;
     struct path p = {NULL, 0, 0};
     struct dwell_recs recs = {NULL, 0, 0};
@@ -502,12 +523,7 @@ ri_err ri_zombies_compute(struct ri_ctx *ctx, const struct ri_history *h, ri_tim
     rc = slots_init(ctx, &sl, h);
     if (rc)
         goto out;
-    rc = ri_asof_state_init(&st, h);
-    if (rc) {
-        rc = ri_fail(ctx, rc, "out of memory replaying %zu deals", n);
-        goto out;
-    }
-    rc = ri_asof(h, as_of, &st);
+    rc = state_at(ctx, h, as_of, given, &st, &sp);
     if (rc)
         goto out;
     out->as_of = as_of;
@@ -515,14 +531,14 @@ ri_err ri_zombies_compute(struct ri_ctx *ctx, const struct ri_history *h, ri_tim
     /* pass 1: dwell of the won deals, per stage and segment */
     for (size_t i = 0; i < n; i++) {
         int32_t max_slot, g = seg && seg[i] >= 0 ? seg[i] : -1;
-        if ((include && !include[i]) || !st.exists[i] || st.status[i] != RI_STATUS_WON)
+        if ((include && !include[i]) || !sp->exists[i] || sp->status[i] != RI_STATUS_WON)
             continue;
         if (g >= 0 && (size_t)g + 1 > n_seg)
             n_seg = (size_t)g + 1;
         rc = path_get(&p, h, i, as_of);
         if (rc)
             goto nomem;
-        if (path_dwell(h, &sl, &p, st.close_date[i], dwell, seen, unknown, &max_slot) == -1)
+        if (path_dwell(h, &sl, &p, sp->close_date[i], dwell, seen, unknown, &max_slot) == -1)
             continue;
         for (size_t j = 0; j < sl.n; j++) {
             if (!seen[j] || unknown[j])
@@ -553,31 +569,31 @@ ri_err ri_zombies_compute(struct ri_ctx *ctx, const struct ri_history *h, ri_tim
         int32_t s, g;
         ri_time created = ri_history_created(h, i);
         bool recent = created != RI_TIME_NONE && created >= window && created <= as_of;
-        if ((include && !include[i]) || !st.exists[i])
+        if ((include && !include[i]) || !sp->exists[i])
             continue;
-        if (st.status[i] == RI_STATUS_WON || st.status[i] == RI_STATUS_LOST) {
-            if (recent && st.status[i] == RI_STATUS_WON)
+        if (sp->status[i] == RI_STATUS_WON || sp->status[i] == RI_STATUS_LOST) {
+            if (recent && sp->status[i] == RI_STATUS_WON)
                 w_won++;
             else if (recent)
                 w_lost++;
             continue;
         }
         out->open++;
-        if (!isnan(st.amount[i]))
-            out->open_amount += st.amount[i];
+        if (!isnan(sp->amount[i]))
+            out->open_amount += sp->amount[i];
         memset(&z, 0, sizeof(z));
         z.deal = i;
-        z.stage = st.stage[i];
-        z.amount = st.amount[i];
+        z.stage = sp->stage[i];
+        z.amount = sp->amount[i];
         z.days_in_stage = z.stage_p90 = (double)NAN;
-        if (st.close_date[i] != RI_TIME_NONE && st.close_date[i] < as_of) {
+        if (sp->close_date[i] != RI_TIME_NONE && sp->close_date[i] < as_of) {
             z.overdue = 1;
-            z.days_overdue = days(as_of - st.close_date[i]);
+            z.days_overdue = days(as_of - sp->close_date[i]);
         }
         s = slot(&sl, z.stage);
         g = seg && seg[i] >= 0 ? seg[i] : -1;
-        if (s >= 0 && st.stage_since[i] != RI_TIME_NONE) {
-            z.days_in_stage = days(as_of - st.stage_since[i]);
+        if (s >= 0 && sp->stage_since[i] != RI_TIME_NONE) {
+            z.days_in_stage = days(as_of - sp->stage_since[i]);
             z.stage_p90 = g >= 0 && (size_t)g < n_seg && !isnan(seg_p90[(size_t)s * n_seg + g])
                               ? seg_p90[(size_t)s * n_seg + g]
                               : slot_p90[s];
@@ -741,9 +757,10 @@ void ri_cycle_report_release(struct ri_cycle_report *r)
 
 ri_err ri_cycle_compute(struct ri_ctx *ctx, const struct ri_history *h, ri_time as_of,
                         const uint8_t *include, const int32_t *seg, size_t n_seg,
-                        struct ri_cycle_report *out)
+                        const struct ri_asof_state *given, struct ri_cycle_report *out)
 {
     struct ri_asof_state st;
+    const struct ri_asof_state *sp = &st;
     struct slots sl;
     struct path p = {NULL, 0, 0};
     struct series all = {NULL, NULL, 0, 0};
@@ -767,12 +784,7 @@ ri_err ri_cycle_compute(struct ri_ctx *ctx, const struct ri_history *h, ri_time 
     rc = slots_init(ctx, &sl, h);
     if (rc)
         goto out;
-    rc = ri_asof_state_init(&st, h);
-    if (rc) {
-        rc = ri_fail(ctx, rc, "out of memory replaying %zu deals", n);
-        goto out;
-    }
-    rc = ri_asof(h, as_of, &st);
+    rc = state_at(ctx, h, as_of, given, &st, &sp);
     if (rc)
         goto out;
     dseg = ri_try_alloc((n + 1) * sizeof(*dseg));
@@ -790,10 +802,11 @@ ri_err ri_cycle_compute(struct ri_ctx *ctx, const struct ri_history *h, ri_time 
         ri_time created = ri_history_created(h, i), end;
         uint8_t closed;
         bool first[RI_FUNNEL_MAX_STAGES] = {false};
-        if ((include && !include[i]) || !st.exists[i] || created == RI_TIME_NONE || created > as_of)
+        if ((include && !include[i]) || !sp->exists[i] || created == RI_TIME_NONE ||
+            created > as_of)
             continue;
-        closed = st.status[i] == RI_STATUS_WON || st.status[i] == RI_STATUS_LOST;
-        end = closed ? st.close_date[i] : as_of;
+        closed = sp->status[i] == RI_STATUS_WON || sp->status[i] == RI_STATUS_LOST;
+        end = closed ? sp->close_date[i] : as_of;
         if (end == RI_TIME_NONE || end < created)
             continue; /* no close date, or one before creation: no usable time */
         rc = series_push(&all, days(end - created), closed);

@@ -15,48 +15,51 @@
 #define RI_FUNNEL_MAX_STAGES 32
 
 struct ri_funnel_stage {
-    int32_t stage;                /* index in the history's stage order */
+    int32_t stage; /* index in the history's stage order */
     char name[64];
-    uint64_t reached;             /* cohort deals that were ever in this (open) stage */
-    uint64_t advanced;            /* of those, moved on to a later open stage or won */
-    struct ri_interval conversion;/* advanced / reached (Wilson) */
-    uint64_t won;                 /* of those, eventually won */
-    struct ri_interval win_rate;  /* won / reached */
-    uint64_t exits, lost_exits;   /* deals whose last open stage it was; of those, lost */
-    struct ri_interval loss_rate; /* lost_exits / exits */
-    double lost_share;            /* lost_exits / all lost deals of the cohort */
+    uint64_t reached;              /* cohort deals that were ever in this (open) stage */
+    uint64_t advanced;             /* of those, moved on to a later open stage or won */
+    struct ri_interval conversion; /* advanced / reached (Wilson) */
+    uint64_t won;                  /* of those, eventually won */
+    struct ri_interval win_rate;   /* won / reached */
+    uint64_t exits, lost_exits;    /* deals whose last open stage it was; of those, lost */
+    struct ri_interval loss_rate;  /* lost_exits / reached: lost at this stage (hazard) */
+    double lost_share;             /* lost_exits / all lost deals of the cohort */
     /* days spent in this stage (all visits summed), by eventual outcome */
     uint64_t n_dwell_won, n_dwell_lost;
     double dwell_won_median, dwell_won_p90, dwell_lost_median, dwell_lost_p90;
 };
 
 struct ri_funnel {
-    ri_time from, to;             /* cohort: deals closed (won or lost) in [from, to) */
+    ri_time from, to;                       /* cohort: deals closed (won or lost) in [from, to) */
     uint64_t cohort, won, lost, no_history; /* no_history: closed deals with no stage path */
     size_t n_stages;
     struct ri_funnel_stage stages[RI_FUNNEL_MAX_STAGES];
     /* paths: deals with at least one skip / regression, and those with neither */
     uint64_t skip_n, skip_won, regress_n, regress_won, clean_n, clean_won;
     struct ri_interval skip_wr, regress_wr, clean_wr;
-    /* are losses concentrated? chi-square test of homogeneity of the loss rate at exit
-     * across stages; the stage with the highest loss rate, and whether it stands out */
+    /* are losses concentrated? chi-square test of homogeneity of the stages' loss rates
+     * (lost there / reached); the stage with the highest one, and whether it stands out */
     double loss_chisq, loss_p;
-    int32_t loss_stage;           /* index into stages[], -1 if none */
-    int losses_concentrated;      /* loss_p < 0.05 and that stage's rate above the rest */
+    int32_t loss_stage;      /* index into stages[], -1 if none */
+    int losses_concentrated; /* loss_p < 0.05 and that stage's rate above the rest */
 };
 
-/* Funnel of the deals closed in [from, to) among those with include[i] (NULL: all). */
+/* Funnel of the deals closed in [from, to) among those with include[i] (NULL: all).
+ * given (may be NULL): the caller's as-of state, used when it is for date `to` (each
+ * function here needs one; sharing it saves a replay of every deal). */
 ri_err ri_funnel_compute(struct ri_ctx *ctx, const struct ri_history *h, ri_time from, ri_time to,
-                         const uint8_t *include, struct ri_funnel *out /* OUT */);
+                         const uint8_t *include, const struct ri_asof_state *given,
+                         struct ri_funnel *out /* OUT */);
 
 /* Zombies among the deals open at as_of: close date passed (overdue), or longer in their
  * stage than the P90 dwell of won deals in that stage and segment (stalled; the segment's
  * own P90 is used where it rests on at least 30 won deals, else the stage's). */
 struct ri_zombie {
-    size_t deal;                  /* index in the history */
+    size_t deal; /* index in the history */
     int32_t stage;
     double amount;
-    double days_overdue;          /* as_of - close date, 0 if not overdue */
+    double days_overdue; /* as_of - close date, 0 if not overdue */
     double days_in_stage, stage_p90;
     int overdue, stalled;
 };
@@ -68,18 +71,19 @@ struct ri_zombie_report {
      * counting the zombies among them as the losses they will become */
     struct ri_interval win_rate_closed, win_rate_with_zombies;
     double stage_p90[RI_FUNNEL_MAX_STAGES]; /* P90 dwell of won deals per stage, NAN none */
-    size_t n_list;                /* largest zombies by amount, at most 50 */
+    size_t n_list;                          /* largest zombies by amount, at most 50 */
     struct ri_zombie list[50];
 };
 ri_err ri_zombies_compute(struct ri_ctx *ctx, const struct ri_history *h, ri_time as_of,
                           const uint8_t *include, const int32_t *seg,
+                          const struct ri_asof_state *given,
                           struct ri_zombie_report *out /* OUT */);
 
 /* Sales cycle: days from creation to close, Kaplan-Meier with deals still open at as_of
  * censored at their age, overall and per segment value (seg[i], values 0..n_seg-1), and
  * per stage as days from entering the stage to close. Medians and P90s with intervals. */
 struct ri_cycle_row {
-    int32_t key;                  /* segment value or stage index; -1 for all deals */
+    int32_t key; /* segment value or stage index; -1 for all deals */
     uint64_t n, closed;
     struct ri_interval median, p90;
     double closed_mean, closed_median, closed_p90; /* of closed deals only, for reference */
@@ -93,7 +97,7 @@ struct ri_cycle_report {
 };
 ri_err ri_cycle_compute(struct ri_ctx *ctx, const struct ri_history *h, ri_time as_of,
                         const uint8_t *include, const int32_t *seg, size_t n_seg,
-                        struct ri_cycle_report *out /* OUT */);
+                        const struct ri_asof_state *given, struct ri_cycle_report *out /* OUT */);
 void ri_cycle_report_release(struct ri_cycle_report *r);
 
 #endif /* RI_FUNNEL_H */

@@ -297,7 +297,7 @@ static json_t *funnel(const struct ri_diagnosis *d)
         json_object_set_new(x, "win_rate", interval(&s->win_rate));
         set_u64(x, "exits", s->exits);
         set_u64(x, "lost_exits", s->lost_exits);
-        json_object_set_new(x, "loss_rate_at_exit", interval(&s->loss_rate));
+        json_object_set_new(x, "loss_rate_of_reached", interval(&s->loss_rate));
         set_num(x, "share_of_losses", s->lost_share);
         set_num(x, "dwell_won_median_days", s->dwell_won_median);
         set_num(x, "dwell_won_p90_days", s->dwell_won_p90);

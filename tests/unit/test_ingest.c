@@ -417,6 +417,11 @@ TEST(store_migrates_older_and_refuses_newer)
         REQUIRE(ri_store_exec(ctx, st,
                               "DROP VIEW v_deals; DROP VIEW v_deal_events; DROP TABLE reps; "
                               "DROP TABLE stages; DROP INDEX quarantine_by_snapshot; "
+                              "DROP TABLE diag_runs; DROP TABLE diag_periods; "
+                              "DROP TABLE diag_segments; DROP TABLE diag_decomposition; "
+                              "DROP TABLE diag_funnel; DROP TABLE diag_zombies; "
+                              "DROP TABLE diag_cycle; DROP TABLE diag_reps; "
+                              "DROP TABLE diag_metrics; "
                               "INSERT INTO snapshots(kind, file, ingested_at) VALUES "
                               "('opportunities', 'old.csv', 0); PRAGMA user_version = 1") == RI_OK);
     }
@@ -428,6 +433,7 @@ TEST(store_migrates_older_and_refuses_newer)
     CHECK_EQ_INT(ri_store_schema_version(ctx), ri_schema_version_current());
     CHECK_EQ_INT(q(ctx, "SELECT count(*) FROM snapshots WHERE file = 'old.csv'"), 1);
     CHECK_EQ_INT(q(ctx, "SELECT count(*) FROM stages"), 0);
+    CHECK_EQ_INT(q(ctx, "SELECT count(*) FROM diag_runs"), 0);
     ri_store_query_i64(ctx, ri_ctx_store(ctx), "PRAGMA journal_mode", &v);
     REQUIRE(ri_store_exec(ctx, ri_ctx_store(ctx), "PRAGMA user_version = 99") == RI_OK);
     ri_ctx_free(ctx);
