@@ -91,8 +91,10 @@ TEST(wilson_hand)
 
 /*
  * A different route to the same interval: the Wilson bounds are the two roots pi of
- * (p - pi)^2 = z^2 pi (1 - pi) / n. Also the 8/10 interval at 95 % as commonly tabled
- * (e.g. R's binom::binom.wilson(8, 10)): 0.4901625, 0.9433178.
+ * (p - pi)^2 = z^2 pi (1 - pi) / n. And 8/10 at z = 1.959964 by hand: z^2 = 3.8414589,
+ * denom = 1.3841459, center = (0.8 + 0.1920729) / 1.3841459 = 0.7167402, half =
+ * (1.959964 / 1.3841459) sqrt(0.016 + 0.0096036) = 1.4160097 * 0.1600114 = 0.2265777:
+ * [0.4901625, 0.9433178].
  */
 TEST(wilson_roots)
 {
