@@ -31,7 +31,9 @@ cat "$DB" "$OUT/opportunities.csv" "$OUT/stage_history.csv" >/dev/null
 
 $TIME -f "%e %M" -o bench/out/diag.time "$BIN" --quiet --db "$DB" diagnose --no-save \
     >bench/out/diag.txt || true
-read -r ri_t ri_m < bench/out/diag.time
+read -r ri_t ri_m <<EOF
+$(tail -n 1 bench/out/diag.time)
+EOF
 
 peer_err=bench/out/peer-diag.err
 rm -f "$peer_err"

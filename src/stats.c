@@ -820,6 +820,10 @@ ri_err ri_fit_tail(const double *x, size_t n, struct ri_tail_fit *fit /* OUT */)
         best = "power law";
     else if (ex_gt_ln && ex_gt_pl)
         best = "exponential";
+    else if (pl_gt_ex && ln_gt_ex && !ln_gt_pl && !pl_gt_ln)
+        /* a lognormal cut at xmin contains the power law as a limit, so the two often
+         * cannot be told apart: say so (Clauset et al. 2009) rather than pick one */
+        best = "power law or lognormal";
     snprintf(fit->best, sizeof(fit->best), "%s", best);
 
 out:

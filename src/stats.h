@@ -86,8 +86,9 @@ struct ri_tail_fit {
     double z_ln_vs_pl, p_ln_vs_pl;   /* Vuong: z > 0 favours the first */
     double z_ln_vs_exp, p_ln_vs_exp;
     double z_pl_vs_exp, p_pl_vs_exp;
-    char best[24];          /* "lognormal", "power law", "exponential", "undecided",
-                               "insufficient data" (no p-value below 0.1) */
+    char best[24];          /* "lognormal", "power law", "exponential", "power law or
+                               lognormal" (both beat the exponential, neither the other),
+                               "undecided", "insufficient data" (n_tail < 50) */
 };
 ri_err ri_fit_tail(const double *x, size_t n, struct ri_tail_fit *fit /* OUT */);
 
