@@ -182,6 +182,7 @@ static ri_err load_deals(struct ri_ctx *ctx, struct ri_store *st, struct ri_hist
     if (rc)
         return rc;
     hist_alloc_deals(h, (size_t)n);
+    ri_strmap_reserve(&h->ids, (size_t)n);
     rc = ri_stmt_prepare(ctx, st,
                          "SELECT id, crm_id, created_at, stage, status, amount, close_date, owner, "
                          "probability, deleted_at FROM deals ORDER BY id",
