@@ -758,7 +758,7 @@ static void write_headline(struct ri_diagnosis *d)
             n += snprintf(d->headline + n, sizeof(d->headline) - (size_t)n,
                           "; biggest rate change: %s (%.1f %% -> %.1f %%, q = %.2g)", top->label,
                           100 * top->r0, 100 * top->r1, top->q);
-    } else if (n > 0 && (size_t)n < sizeof(d->headline)) {
+    } else if (n > 0 && (size_t)n < sizeof(d->headline) && d->n_decomp) {
         size_t tests = 0;
         for (size_t j = 0; j < d->n_decomp; j++)
             for (size_t r = 0; r < d->decomp[j].n_rows; r++)
