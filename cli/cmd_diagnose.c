@@ -27,12 +27,15 @@ static const char usage_text[] =
 
 CMD(diagnose)
 {
-    static const struct option opts[] = {
-        {"period", required_argument, NULL, 'p'}, {"from", required_argument, NULL, 'f'},
-        {"to", required_argument, NULL, 't'},     {"by", required_argument, NULL, 'b'},
-        {"segment", required_argument, NULL, 's'}, {"min-n", required_argument, NULL, 'm'},
-        {"no-save", no_argument, NULL, 'n'},      {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"period", required_argument, NULL, 'p'},
+                                         {"from", required_argument, NULL, 'f'},
+                                         {"to", required_argument, NULL, 't'},
+                                         {"by", required_argument, NULL, 'b'},
+                                         {"segment", required_argument, NULL, 's'},
+                                         {"min-n", required_argument, NULL, 'm'},
+                                         {"no-save", no_argument, NULL, 'n'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     struct ri_diagnose_opts o = RI_DIAGNOSE_OPTS_INIT;
     const char **segs = calloc((size_t)argc + 1, sizeof(*segs));
     struct ri_diagnosis *d = NULL;
@@ -84,8 +87,9 @@ CMD(diagnose)
     for (int i = optind; i < argc; i++) {
         unsigned bit = ri_diag_report_parse(argv[i]);
         if (!bit) {
-            code = cli_error(EXIT_USAGE, "unknown report '%s' (winrate, decompose, funnel, "
-                                         "pipeline, cycle, concentration, zombies, reps)",
+            code = cli_error(EXIT_USAGE,
+                             "unknown report '%s' (winrate, decompose, funnel, "
+                             "pipeline, cycle, concentration, zombies, reps)",
                              argv[i]);
             goto out;
         }

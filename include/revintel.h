@@ -301,11 +301,13 @@ struct ri_diagnose_opts {
     const char *by;              /* dimensions to decompose, comma-separated; NULL: all */
     const char *const *segments; /* "DIM=VALUE" filters, all applied */
     size_t n_segments;
-    unsigned reports;            /* bits of ri_diag_report_parse; 0: all */
-    size_t min_n;                /* closed deals below which a segment is "small"; 0: 30 */
+    unsigned reports; /* bits of ri_diag_report_parse; 0: all */
+    size_t min_n;     /* closed deals below which a segment is "small"; 0: 30 */
 };
-#define RI_DIAGNOSE_OPTS_INIT                                                                   \
-    {RI_PERIOD_QUARTER, RI_TIME_NONE, RI_TIME_NONE, RI_TIME_NONE, NULL, NULL, 0, 0, 0}
+#define RI_DIAGNOSE_OPTS_INIT                                                                      \
+ {                                                                                                 \
+  RI_PERIOD_QUARTER, RI_TIME_NONE, RI_TIME_NONE, RI_TIME_NONE, NULL, NULL, 0, 0, 0                 \
+ }
 
 /* The diagnosis of the open store: win rates by period and segment with intervals, the
  * decomposition of the last change into mix, rate and interaction, the stage funnel,

@@ -16,8 +16,9 @@ static const struct {
     const char *name;
     unsigned bit;
 } report_names[] = {
-    {"winrate", RI_DIAG_WINRATE}, {"decompose", RI_DIAG_DECOMPOSE}, {"funnel", RI_DIAG_FUNNEL},
-    {"pipeline", RI_DIAG_PIPELINE}, {"cycle", RI_DIAG_CYCLE}, {"concentration", RI_DIAG_CONCENTRATION},
+    {"winrate", RI_DIAG_WINRATE}, {"decompose", RI_DIAG_DECOMPOSE},
+    {"funnel", RI_DIAG_FUNNEL},   {"pipeline", RI_DIAG_PIPELINE},
+    {"cycle", RI_DIAG_CYCLE},     {"concentration", RI_DIAG_CONCENTRATION},
     {"zombies", RI_DIAG_ZOMBIES}, {"reps", RI_DIAG_REPS},
 };
 
@@ -72,7 +73,8 @@ static void num(struct ri_buf *b, double v, int width, int prec)
 
 static void text_periods(struct ri_buf *b, const struct ri_diagnosis *d)
 {
-    ri_buf_addf(b, "\nWin rate by %s of close (closed deals)\n", d->quarterly ? "quarter" : "month");
+    ri_buf_addf(b, "\nWin rate by %s of close (closed deals)\n",
+                d->quarterly ? "quarter" : "month");
     ri_buf_addf(b, "  %-8s %7s %6s  %-20s %7s %10s %10s %7s %6s  %-20s %8s\n", "period", "closed",
                 "won", "win rate [95% CI]", "p(chg)", "ACV mean", "ACV med", "cycle", "P90",
                 "quality [95% CI]", "created");
@@ -89,7 +91,8 @@ static void text_periods(struct ri_buf *b, const struct ri_diagnosis *d)
         num(b, c->cycle_p90, 7, 0);
         ri_buf_adds(b, "  ");
         pct(b, &c->quality);
-        ri_buf_addf(b, " %8llu%s\n", (unsigned long long)r->created, r->complete ? "" : "  (partial)");
+        ri_buf_addf(b, " %8llu%s\n", (unsigned long long)r->created,
+                    r->complete ? "" : "  (partial)");
     }
 }
 
@@ -97,8 +100,8 @@ static void text_decomp_dim(struct ri_buf *b, const struct ri_diagnosis *d,
                             const struct ri_decomp_dim *dd, size_t max_rows)
 {
     size_t shown = 0, small = 0;
-    ri_buf_addf(b, "\n  %s: mix %+.2f + rate %+.2f + interaction %+.2f = %+.2f points\n",
-                dd->name, 100 * dd->mix, 100 * dd->rate, 100 * dd->interaction, 100 * dd->total);
+    ri_buf_addf(b, "\n  %s: mix %+.2f + rate %+.2f + interaction %+.2f = %+.2f points\n", dd->name,
+                100 * dd->mix, 100 * dd->rate, 100 * dd->interaction, 100 * dd->total);
     ri_buf_addf(b, "    %-44s %6s %6s %6s %6s %7s %7s %7s %7s %8s\n", "segment", "n0", "rate0",
                 "n1", "rate1", "mix", "rate", "inter", "total", "q");
     for (size_t r = 0; r < dd->n_rows; r++) {
@@ -109,16 +112,19 @@ static void text_decomp_dim(struct ri_buf *b, const struct ri_diagnosis *d,
         }
         if (shown++ >= max_rows)
             continue;
-        ri_buf_addf(b, "    %-44.44s %6llu %5.1f%% %6llu %5.1f%% %+7.2f %+7.2f %+7.2f %+7.2f %8.2g%s\n",
-                    w->label, (unsigned long long)w->n0, 100 * w->r0, (unsigned long long)w->n1,
-                    100 * w->r1, 100 * w->mix, 100 * w->rate, 100 * w->interaction,
-                    100 * w->total, w->q, w->significant ? " *" : "");
+        ri_buf_addf(
+            b, "    %-44.44s %6llu %5.1f%% %6llu %5.1f%% %+7.2f %+7.2f %+7.2f %+7.2f %8.2g%s\n",
+            w->label, (unsigned long long)w->n0, 100 * w->r0, (unsigned long long)w->n1,
+            100 * w->r1, 100 * w->mix, 100 * w->rate, 100 * w->interaction, 100 * w->total, w->q,
+            w->significant ? " *" : "");
     }
     if (shown > max_rows)
-        ri_buf_addf(b, "    ... %zu more segments (--format json or csv for all)\n", shown - max_rows);
+        ri_buf_addf(b, "    ... %zu more segments (--format json or csv for all)\n",
+                    shown - max_rows);
     if (small)
-        ri_buf_addf(b, "    %zu segment(s) with fewer than %zu closed deals in a period: shown in "
-                       "JSON/CSV, not ranked\n",
+        ri_buf_addf(b,
+                    "    %zu segment(s) with fewer than %zu closed deals in a period: shown in "
+                    "JSON/CSV, not ranked\n",
                     small, d->min_n);
 }
 
@@ -126,8 +132,9 @@ static void text_decomposition(struct ri_buf *b, const struct ri_diagnosis *d)
 {
     if (d->p0 < 0 || d->p1 < 0 || !d->n_decomp)
         return;
-    ri_buf_addf(b, "\nWhy it changed: %s -> %s, per dimension (points of win rate; * = significant "
-                   "after Benjamini-Hochberg, q < 0.05)\n",
+    ri_buf_addf(b,
+                "\nWhy it changed: %s -> %s, per dimension (points of win rate; * = significant "
+                "after Benjamini-Hochberg, q < 0.05)\n",
                 d->periods[d->p0].label, d->periods[d->p1].label);
     for (size_t j = 0; j < d->n_decomp; j++)
         text_decomp_dim(b, d, &d->decomp[j], d->decomp[j].dim_b >= 0 ? 8 : 6);
@@ -139,18 +146,20 @@ static void text_funnel(struct ri_buf *b, const struct ri_diagnosis *d)
     if (!f->cohort)
         return;
     if (f->no_history == f->cohort || !f->n_stages) {
-        ri_buf_addf(b, "\nStage funnel: none of the %llu closed deals has a stage history "
-                       "(ingest one, or export snapshots over time)\n",
+        ri_buf_addf(b,
+                    "\nStage funnel: none of the %llu closed deals has a stage history "
+                    "(ingest one, or export snapshots over time)\n",
                     (unsigned long long)f->cohort);
         return;
     }
-    ri_buf_addf(b, "\nStage funnel of the %llu deals closed in the window (%llu won, %llu lost; "
-                   "%llu without a stage path)\n",
+    ri_buf_addf(b,
+                "\nStage funnel of the %llu deals closed in the window (%llu won, %llu lost; "
+                "%llu without a stage path)\n",
                 (unsigned long long)f->cohort, (unsigned long long)f->won,
                 (unsigned long long)f->lost, (unsigned long long)f->no_history);
     ri_buf_addf(b, "  %-22s %8s  %-20s %7s %7s  %-20s %7s %9s %9s\n", "stage", "reached",
-                "moved on [95% CI]", "exits", "lost", "lost here / reached", "share",
-                "dwell won", "dwell lost");
+                "moved on [95% CI]", "exits", "lost", "lost here / reached", "share", "dwell won",
+                "dwell lost");
     for (size_t k = 0; k < f->n_stages; k++) {
         const struct ri_funnel_stage *s = &f->stages[k];
         ri_buf_addf(b, "  %-22.22s %8llu  ", s->name, (unsigned long long)s->reached);
@@ -164,8 +173,9 @@ static void text_funnel(struct ri_buf *b, const struct ri_diagnosis *d)
         ri_buf_addc(b, '\n');
     }
     if (f->loss_stage >= 0 && (size_t)f->loss_stage < f->n_stages)
-        ri_buf_addf(b, "  Losses %s concentrated: the highest share of the deals reaching a stage is "
-                       "lost at %s (chi-square = %.1f, p = %.2g)\n",
+        ri_buf_addf(b,
+                    "  Losses %s concentrated: the highest share of the deals reaching a stage is "
+                    "lost at %s (chi-square = %.1f, p = %.2g)\n",
                     f->losses_concentrated ? "are" : "are not significantly",
                     f->stages[f->loss_stage].name, f->loss_chisq, f->loss_p);
     ri_buf_adds(b, "  Paths: with a skipped stage ");
@@ -218,9 +228,10 @@ static void text_zombies(struct ri_buf *b, const struct ri_diagnosis *d)
     const struct ri_zombie_report *z = &d->zombies;
     if (!z->open)
         return;
-    ri_buf_addf(b, "\nZombies: %llu of %llu open deals (%llu past their close date, %llu stalled "
-                   "past the P90 dwell of won deals); %.0f of %.0f open amount; live pipeline "
-                   "%.0f\n",
+    ri_buf_addf(b,
+                "\nZombies: %llu of %llu open deals (%llu past their close date, %llu stalled "
+                "past the P90 dwell of won deals); %.0f of %.0f open amount; live pipeline "
+                "%.0f\n",
                 (unsigned long long)z->zombies, (unsigned long long)z->open,
                 (unsigned long long)z->overdue, (unsigned long long)z->stalled, z->zombie_amount,
                 z->open_amount, z->live_amount);
@@ -244,12 +255,14 @@ static void text_concentration(struct ri_buf *b, const struct ri_diagnosis *d)
         return;
     ri_buf_addf(b, "\nRevenue concentration over %llu won deals and %llu customers\n",
                 (unsigned long long)c->won_deals, (unsigned long long)c->customers);
-    ri_buf_addf(b, "  top 20 %% of deals: %.1f %% of revenue (Gini %.2f); top 20 %% of customers: "
-                   "%.1f %% (Gini %.2f)\n",
+    ri_buf_addf(b,
+                "  top 20 %% of deals: %.1f %% of revenue (Gini %.2f); top 20 %% of customers: "
+                "%.1f %% (Gini %.2f)\n",
                 100 * c->top20_deals_share, c->gini_deals, 100 * c->top20_customers_share,
                 c->gini_customers);
-    ri_buf_addf(b, "  repeat customers %.1f %%, cross-product buyers %.1f %%; deal sizes above "
-                   "%.0f: %s (%zu deals)\n",
+    ri_buf_addf(b,
+                "  repeat customers %.1f %%, cross-product buyers %.1f %%; deal sizes above "
+                "%.0f: %s (%zu deals)\n",
                 100 * c->repeat_customer_rate, 100 * c->cross_product_rate, c->fit.xmin,
                 c->fit.best, c->fit.n_tail);
 }
@@ -273,7 +286,9 @@ static void text_reps(struct ri_buf *b, const struct ri_diagnosis *d)
                         (unsigned long long)(r->cell.won + r->cell.lost));
             pct(b, &r->cell.rate);
             ri_buf_addf(b, " %8.1f%% %+7.2f %8.2g%s\n", 100 * r->expected_rate, r->z, r->q,
-                        r->flagged ? " *" : r->cell.small ? "  (small)" : "");
+                        r->flagged      ? " *"
+                        : r->cell.small ? "  (small)"
+                                        : "");
         }
     if (d->n_reps > shown)
         ri_buf_addf(b, "  ... %zu more reps (--format json or csv)\n", d->n_reps - shown);

@@ -48,17 +48,20 @@ static ri_err save_cells(struct ri_ctx *ctx, struct ri_stmt *s, int64_t run, con
             const struct ri_wr_cell *c = &cells[k][v];
             if (!c->won && !c->lost)
                 continue;
-            rc = put(ctx, s, "ittt" "iiddddddddi", run, scope, dim->name,
-                     ri_intern_str(&dim->values, (int32_t)v), (int64_t)c->won, (int64_t)c->lost,
-                     c->rate.est, c->rate.lo, c->rate.hi, c->acv_mean, c->acv_median,
-                     c->cycle_median, c->quality.est, c->efficiency, (int64_t)c->small);
+            rc = put(ctx, s,
+                     "ittt"
+                     "iiddddddddi",
+                     run, scope, dim->name, ri_intern_str(&dim->values, (int32_t)v),
+                     (int64_t)c->won, (int64_t)c->lost, c->rate.est, c->rate.lo, c->rate.hi,
+                     c->acv_mean, c->acv_median, c->cycle_median, c->quality.est, c->efficiency,
+                     (int64_t)c->small);
         }
     }
     return rc;
 }
 
-static ri_err metric(struct ri_ctx *ctx, struct ri_stmt *s, int64_t run, const char *name,
-                     double v, const char *text)
+static ri_err metric(struct ri_ctx *ctx, struct ri_stmt *s, int64_t run, const char *name, double v,
+                     const char *text)
 {
     return put(ctx, s, "itdt", run, name, v, text);
 }
@@ -100,11 +103,15 @@ ri_err ri_diagnosis_save(struct ri_ctx *ctx, const struct ri_diagnosis *d)
     for (size_t p = 0; !rc && p < d->n_periods; p++) {
         const struct ri_period_row *r = &d->periods[p];
         const struct ri_wr_cell *c = &r->cell;
-        rc = put(ctx, s, "itTTiiidddd" "ddddd" "ddddidd", run, r->label, r->start, r->end,
-                 (int64_t)r->complete, (int64_t)c->won, (int64_t)c->lost, c->rate.est, c->rate.lo,
-                 c->rate.hi, r->change_p.est, c->acv_mean, c->acv_median, c->cycle_mean,
-                 c->cycle_median, c->cycle_p90, c->quality.est, c->quality.lo, c->quality.hi,
-                 c->efficiency, (int64_t)r->created, r->created_amount, c->won_amount);
+        rc = put(ctx, s,
+                 "itTTiiidddd"
+                 "ddddd"
+                 "ddddidd",
+                 run, r->label, r->start, r->end, (int64_t)r->complete, (int64_t)c->won,
+                 (int64_t)c->lost, c->rate.est, c->rate.lo, c->rate.hi, r->change_p.est,
+                 c->acv_mean, c->acv_median, c->cycle_mean, c->cycle_median, c->cycle_p90,
+                 c->quality.est, c->quality.lo, c->quality.hi, c->efficiency, (int64_t)r->created,
+                 r->created_amount, c->won_amount);
     }
     ri_stmt_free(s);
     s = NULL;
@@ -130,10 +137,13 @@ ri_err ri_diagnosis_save(struct ri_ctx *ctx, const struct ri_diagnosis *d)
         const struct ri_decomp_dim *dd = &d->decomp[j];
         for (size_t r = 0; !rc && r < dd->n_rows; r++) {
             const struct ri_decomp_row *w = &dd->rows[r];
-            rc = put(ctx, s, "ittiiiii" "dddddddd" "ii", run, dd->name, w->label, (int64_t)r + 1,
-                     (int64_t)w->n0, (int64_t)w->w0, (int64_t)w->n1, (int64_t)w->w1, w->r0,
-                     w->r1, w->mix, w->rate, w->interaction, w->total, w->p, w->q,
-                     (int64_t)w->small, (int64_t)w->significant);
+            rc = put(ctx, s,
+                     "ittiiiii"
+                     "dddddddd"
+                     "ii",
+                     run, dd->name, w->label, (int64_t)r + 1, (int64_t)w->n0, (int64_t)w->w0,
+                     (int64_t)w->n1, (int64_t)w->w1, w->r0, w->r1, w->mix, w->rate, w->interaction,
+                     w->total, w->p, w->q, (int64_t)w->small, (int64_t)w->significant);
         }
     }
     ri_stmt_free(s);
@@ -146,11 +156,14 @@ ri_err ri_diagnosis_save(struct ri_ctx *ctx, const struct ri_diagnosis *d)
                              &s);
     for (size_t k = 0; !rc && k < d->funnel.n_stages; k++) {
         const struct ri_funnel_stage *f = &d->funnel.stages[k];
-        rc = put(ctx, s, "itiiidid" "iidd" "dddd", run, f->name, (int64_t)f->stage,
-                 (int64_t)f->reached, (int64_t)f->advanced, f->conversion.est, (int64_t)f->won,
-                 f->win_rate.est, (int64_t)f->exits, (int64_t)f->lost_exits, f->loss_rate.est,
-                 f->lost_share, f->dwell_won_median, f->dwell_won_p90, f->dwell_lost_median,
-                 f->dwell_lost_p90);
+        rc = put(ctx, s,
+                 "itiiidid"
+                 "iidd"
+                 "dddd",
+                 run, f->name, (int64_t)f->stage, (int64_t)f->reached, (int64_t)f->advanced,
+                 f->conversion.est, (int64_t)f->won, f->win_rate.est, (int64_t)f->exits,
+                 (int64_t)f->lost_exits, f->loss_rate.est, f->lost_share, f->dwell_won_median,
+                 f->dwell_won_p90, f->dwell_lost_median, f->dwell_lost_p90);
     }
     ri_stmt_free(s);
     s = NULL;
@@ -176,22 +189,30 @@ ri_err ri_diagnosis_save(struct ri_ctx *ctx, const struct ri_diagnosis *d)
                              &s);
     if (!rc && d->cycle.all.n) {
         const struct ri_cycle_row *c = &d->cycle.all;
-        rc = put(ctx, s, "ittiidddddd" "d", run, "all", NULL, (int64_t)c->n, (int64_t)c->closed,
-                 c->median.est, c->median.lo, c->median.hi, c->p90.est, c->p90.lo, c->p90.hi,
-                 c->closed_median);
+        rc = put(ctx, s,
+                 "ittiidddddd"
+                 "d",
+                 run, "all", NULL, (int64_t)c->n, (int64_t)c->closed, c->median.est, c->median.lo,
+                 c->median.hi, c->p90.est, c->p90.lo, c->p90.hi, c->closed_median);
     }
     for (size_t k = 0; !rc && k < d->cycle.n_seg && d->cycle_dim >= 0; k++) {
         const struct ri_cycle_row *c = &d->cycle.by_seg[k];
         const struct ri_dim *dim = &d->frame.dims[d->cycle_dim];
-        rc = put(ctx, s, "ittiidddddd" "d", run, dim->name, ri_intern_str(&dim->values, c->key),
-                 (int64_t)c->n, (int64_t)c->closed, c->median.est, c->median.lo, c->median.hi,
-                 c->p90.est, c->p90.lo, c->p90.hi, c->closed_median);
+        rc = put(ctx, s,
+                 "ittiidddddd"
+                 "d",
+                 run, dim->name, ri_intern_str(&dim->values, c->key), (int64_t)c->n,
+                 (int64_t)c->closed, c->median.est, c->median.lo, c->median.hi, c->p90.est,
+                 c->p90.lo, c->p90.hi, c->closed_median);
     }
     for (size_t k = 0; !rc && k < d->cycle.n_stage; k++) {
         const struct ri_cycle_row *c = &d->cycle.by_stage[k];
-        rc = put(ctx, s, "ittiidddddd" "d", run, "stage", ri_history_stage_name(d->hist, c->key),
-                 (int64_t)c->n, (int64_t)c->closed, c->median.est, c->median.lo, c->median.hi,
-                 c->p90.est, c->p90.lo, c->p90.hi, c->closed_median);
+        rc = put(ctx, s,
+                 "ittiidddddd"
+                 "d",
+                 run, "stage", ri_history_stage_name(d->hist, c->key), (int64_t)c->n,
+                 (int64_t)c->closed, c->median.est, c->median.lo, c->median.hi, c->p90.est,
+                 c->p90.lo, c->p90.hi, c->closed_median);
     }
     ri_stmt_free(s);
     s = NULL;
@@ -203,10 +224,12 @@ ri_err ri_diagnosis_save(struct ri_ctx *ctx, const struct ri_diagnosis *d)
                              &s);
     for (size_t k = 0; !rc && k < d->n_reps; k++) {
         const struct ri_rep_row *r = &d->reps[k];
-        rc = put(ctx, s, "itiiddddddd" "idd", run, r->name, (int64_t)r->cell.won,
-                 (int64_t)r->cell.lost, r->cell.rate.est, r->cell.rate.lo, r->cell.rate.hi,
-                 r->expected_rate, r->z, r->p, r->q, (int64_t)r->flagged, r->cell.acv_mean,
-                 r->cell.cycle_median);
+        rc = put(ctx, s,
+                 "itiiddddddd"
+                 "idd",
+                 run, r->name, (int64_t)r->cell.won, (int64_t)r->cell.lost, r->cell.rate.est,
+                 r->cell.rate.lo, r->cell.rate.hi, r->expected_rate, r->z, r->p, r->q,
+                 (int64_t)r->flagged, r->cell.acv_mean, r->cell.cycle_median);
     }
     ri_stmt_free(s);
     s = NULL;

@@ -195,8 +195,7 @@ static void group_by(const struct ri_dim *dim, uint32_t *idx, size_t n, uint32_t
 
 /* ------------------------------------------------------------------ decomposition */
 
-void ri_decompose(struct ri_decomp_row *rows, size_t n, double *mix, double *rate,
-                  double *inter)
+void ri_decompose(struct ri_decomp_row *rows, size_t n, double *mix, double *rate, double *inter)
 {
     uint64_t n0 = 0, n1 = 0;
     *mix = *rate = *inter = 0;
@@ -473,7 +472,8 @@ static void run_reps(struct ri_diagnosis *d, const uint32_t *closed, size_t nclo
         d->n_reps++;
     }
     {
-        double *p = ri_malloc((d->n_reps + 1) * sizeof(*p)), *q = ri_malloc((d->n_reps + 1) * sizeof(*q));
+        double *p = ri_malloc((d->n_reps + 1) * sizeof(*p)),
+               *q = ri_malloc((d->n_reps + 1) * sizeof(*q));
         size_t m = 0;
         for (size_t k = 0; k < d->n_reps; k++)
             if (!d->reps[k].cell.small)
@@ -555,8 +555,7 @@ static void run_concentration(struct ri_diagnosis *d, const uint32_t *closed, si
 
 /* ------------------------------------------------------------------ driver */
 
-static int parse_filter(struct ri_ctx *ctx, struct ri_diagnosis *d, const char *spec,
-                        uint8_t *keep)
+static int parse_filter(struct ri_ctx *ctx, struct ri_diagnosis *d, const char *spec, uint8_t *keep)
 {
     const char *eq = strchr(spec, '=');
     char dim[64];
@@ -570,8 +569,8 @@ static int parse_filter(struct ri_ctx *ctx, struct ri_diagnosis *d, const char *
         return ri_fail(ctx, RI_ERR_INVALID, "segment filter '%s': no dimension '%s'", spec, dim);
     v = ri_intern_find(&d->frame.dims[k].values, eq + 1, strlen(eq + 1));
     if (v < 0)
-        return ri_fail(ctx, RI_ERR_NOTFOUND, "segment filter '%s': no deal has %s '%s'", spec,
-                       dim, eq + 1);
+        return ri_fail(ctx, RI_ERR_NOTFOUND, "segment filter '%s': no deal has %s '%s'", spec, dim,
+                       eq + 1);
     for (size_t i = 0; i < d->frame.n; i++)
         if (d->frame.dims[k].code[i] != v)
             keep[i] = 0;
@@ -593,8 +592,8 @@ static void run_periods(struct ri_diagnosis *d, const uint32_t *closed, size_t n
                         struct scratch *sc)
 {
     const struct ri_frame *f = &d->frame;
-    int32_t kmin = INT32_MAX, kmax = d->as_of != RI_TIME_NONE ? ri_period_key(d->as_of, d->quarterly)
-                                                             : INT32_MIN;
+    int32_t kmin = INT32_MAX,
+            kmax = d->as_of != RI_TIME_NONE ? ri_period_key(d->as_of, d->quarterly) : INT32_MIN;
     size_t np, *start;
     uint32_t *idx, *tmp;
     for (size_t k = 0; k < nclosed; k++) {
@@ -729,8 +728,12 @@ static void write_headline(struct ri_diagnosis *d)
     p = ri_two_prop_test(a->cell.won, a->cell.won + a->cell.lost, b->cell.won,
                          b->cell.won + b->cell.lost, NULL);
     delta = b->cell.rate.est - a->cell.rate.est;
-    n = snprintf(d->headline, sizeof(d->headline), "Win rate %s from %s in %s to %s in %s (p = %.2g)",
-                 p >= 0.05 ? "moved" : delta < 0 ? "fell" : "rose", ra, a->label, rb, b->label, p);
+    n = snprintf(d->headline, sizeof(d->headline),
+                 "Win rate %s from %s in %s to %s in %s (p = %.2g)",
+                 p >= 0.05   ? "moved"
+                 : delta < 0 ? "fell"
+                             : "rose",
+                 ra, a->label, rb, b->label, p);
     if (p >= 0.05)
         n += snprintf(d->headline + n, sizeof(d->headline) - (size_t)n,
                       ": not a significant change");
@@ -908,8 +911,8 @@ ri_err ri_diagnose(struct ri_ctx *ctx, const struct ri_diagnose_opts *o, struct 
         d->as_of = m == RI_TIME_NONE ? RI_TIME_NONE : m - m % RI_DAY;
     }
     d->from = o->from != RI_TIME_NONE ? o->from : INT64_MIN + 1;
-    d->to = o->to != RI_TIME_NONE ? o->to : (d->as_of != RI_TIME_NONE ? d->as_of + RI_DAY
-                                                                       : INT64_MAX);
+    d->to =
+        o->to != RI_TIME_NONE ? o->to : (d->as_of != RI_TIME_NONE ? d->as_of + RI_DAY : INT64_MAX);
     /* which deals reached a late stage, by the as-of engine at as_of */
     if (d->as_of != RI_TIME_NONE) {
         rc = ri_asof_state_init(&st, d->hist);
@@ -939,9 +942,9 @@ ri_err ri_diagnose(struct ri_ctx *ctx, const struct ri_diagnose_opts *o, struct 
     if (d->reports & RI_DIAG_CONCENTRATION)
         run_concentration(d, closed, nclosed, &sc);
     if ((d->reports & RI_DIAG_FUNNEL) && d->p1 >= 0)
-        rc = ri_funnel_compute(ctx, d->hist, d->from > d->periods[0].start ? d->from
-                                                                            : d->periods[0].start,
-                               d->to, d->include, st.n ? &st : NULL, &d->funnel);
+        rc = ri_funnel_compute(ctx, d->hist,
+                               d->from > d->periods[0].start ? d->from : d->periods[0].start, d->to,
+                               d->include, st.n ? &st : NULL, &d->funnel);
     if (!rc && (d->reports & (RI_DIAG_ZOMBIES | RI_DIAG_CYCLE)) && d->as_of != RI_TIME_NONE) {
         int seg = ri_frame_dim(&d->frame, "industry");
         const int32_t *codes = seg >= 0 ? d->frame.dims[seg].code : NULL;

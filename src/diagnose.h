@@ -25,12 +25,12 @@ struct ri_dim {
 };
 
 struct ri_frame {
-    size_t n;                /* all deals of the store, in the as-of engine's order */
+    size_t n; /* all deals of the store, in the as-of engine's order */
     ri_time *created, *close;
-    uint8_t *status;         /* enum ri_status */
+    uint8_t *status; /* enum ri_status */
     uint8_t *deleted;
     double *amount;
-    int32_t *account;        /* code into accounts */
+    int32_t *account; /* code into accounts */
     struct ri_intern accounts;
     size_t n_dims;
     struct ri_dim dims[RI_DIAG_MAX_DIMS];
@@ -49,10 +49,10 @@ struct ri_wr_cell {
 };
 
 struct ri_period_row {
-    int32_t key;             /* year * 12 + month - 1, or year * 4 + quarter - 1 */
-    char label[16];          /* "2026-Q2", "2026-05" */
-    ri_time start, end;      /* [start, end) */
-    int complete;            /* end <= as_of */
+    int32_t key;        /* year * 12 + month - 1, or year * 4 + quarter - 1 */
+    char label[16];     /* "2026-Q2", "2026-05" */
+    ri_time start, end; /* [start, end) */
+    int complete;       /* end <= as_of */
     struct ri_wr_cell cell;
     uint64_t created, created_open_now;
     double created_amount;
@@ -62,18 +62,18 @@ struct ri_period_row {
 /* One segment's part of a win-rate change between periods P0 and P1. */
 struct ri_decomp_row {
     int dim;
-    int32_t value;           /* code in the dimension; for a pair, a * n_b + b */
-    char label[160];         /* "industry=Healthcare" or "industry=Healthcare × lead_source=..." */
+    int32_t value;   /* code in the dimension; for a pair, a * n_b + b */
+    char label[160]; /* "industry=Healthcare" or "industry=Healthcare × lead_source=..." */
     uint64_t n0, w0, n1, w1;
-    double m0, m1, r0, r1;   /* shares of closed deals and win rates */
+    double m0, m1, r0, r1; /* shares of closed deals and win rates */
     double mix, rate, interaction, total;
-    double p, q;             /* two-proportion test of r1 vs r0; BH-adjusted */
-    int small;               /* n0 or n1 below min_n: reported, never ranked */
-    int significant;         /* q < 0.05 and not small */
+    double p, q;     /* two-proportion test of r1 vs r0; BH-adjusted */
+    int small;       /* n0 or n1 below min_n: reported, never ranked */
+    int significant; /* q < 0.05 and not small */
 };
 
 struct ri_decomp_dim {
-    int dim, dim_b;          /* dim_b >= 0 for a drill-down pair */
+    int dim, dim_b; /* dim_b >= 0 for a drill-down pair */
     char name[100];
     double mix, rate, interaction, total;
     size_t n_rows;
@@ -84,16 +84,16 @@ struct ri_rep_row {
     int32_t owner;
     char name[96];
     struct ri_wr_cell cell;
-    double expected_rate;    /* from the rep's segment mix, other reps' rates */
-    double z, p, q;          /* observed vs expected wins; BH over reps */
-    int flagged;             /* q < 0.05 and not small */
+    double expected_rate; /* from the rep's segment mix, other reps' rates */
+    double z, p, q;       /* observed vs expected wins; BH over reps */
+    int flagged;          /* q < 0.05 and not small */
 };
 
 struct ri_concentration {
     uint64_t won_deals, customers;
     double top20_deals_share, top20_customers_share, gini_deals, gini_customers;
-    double repeat_customer_rate;    /* customers with 2+ won deals / customers with any */
-    double cross_product_rate;      /* customers who bought 2+ products / customers */
+    double repeat_customer_rate; /* customers with 2+ won deals / customers with any */
+    double cross_product_rate;   /* customers who bought 2+ products / customers */
     struct ri_tail_fit fit;
 };
 
@@ -114,29 +114,29 @@ struct ri_diagnosis {
     int quarterly;
     ri_time as_of, from, to;
     size_t min_n;
-    char filter[256];        /* the --segment filters, as text */
+    char filter[256]; /* the --segment filters, as text */
     uint64_t deals, closed;
     struct ri_frame frame;
     struct ri_history *hist;
-    uint8_t *include;        /* frame filter (--segment, not deleted) */
-    uint8_t *reached_late;   /* per deal, at as_of */
+    uint8_t *include;      /* frame filter (--segment, not deleted) */
+    uint8_t *reached_late; /* per deal, at as_of */
     /* winrate */
     size_t n_periods;
     struct ri_period_row *periods;
     struct ri_wr_cell total;
-    size_t n_seg_tables;     /* one per dimension: cells for the last complete period */
-    struct ri_wr_cell *seg_cells[RI_DIAG_MAX_DIMS]; /* [dim][value] */
+    size_t n_seg_tables; /* one per dimension: cells for the last complete period */
+    struct ri_wr_cell *seg_cells[RI_DIAG_MAX_DIMS];     /* [dim][value] */
     struct ri_wr_cell *seg_cells_all[RI_DIAG_MAX_DIMS]; /* over the whole window */
     /* decomposition between p0 and p1 (indices into periods) */
     int p0, p1;
     size_t n_decomp;
     struct ri_decomp_dim decomp[RI_DIAG_MAX_DIMS + 2];
-    int headline_dim;        /* index into decomp, -1 none */
+    int headline_dim; /* index into decomp, -1 none */
     /* other reports */
     struct ri_funnel funnel;
     struct ri_zombie_report zombies;
     struct ri_cycle_report cycle;
-    int cycle_dim;           /* the dimension cycle.by_seg is split by */
+    int cycle_dim; /* the dimension cycle.by_seg is split by */
     struct ri_concentration conc;
     size_t n_reps;
     struct ri_rep_row *reps;
@@ -151,8 +151,7 @@ void ri_period_bounds(int32_t key, int quarterly, ri_time *start, ri_time *end, 
                       size_t size);
 /* Exact mix / rate / interaction split of rows (n0, w0, n1, w1 filled in): fills the
  * shares, rates and parts of each row and returns the sums. */
-void ri_decompose(struct ri_decomp_row *rows, size_t n, double *mix, double *rate,
-                  double *inter);
+void ri_decompose(struct ri_decomp_row *rows, size_t n, double *mix, double *rate, double *inter);
 
 /* ri_quantile's result (type 7) by selection, without sorting; moves x around. */
 double ri_fast_quantile(double *x, size_t n, double q);

@@ -133,8 +133,8 @@ static int dim_useful(const struct ri_dim *d)
 
 ri_err ri_frame_load(struct ri_ctx *ctx, struct ri_frame *f)
 {
-    static const char *const canon[] = {"region", "industry", "product", "lead_source", "type",
-                                        "owner",  "manager"};
+    static const char *const canon[] = {"region", "industry", "product", "lead_source",
+                                        "type",   "owner",    "manager"};
     struct ri_store *st = ri_ctx_store(ctx);
     struct ri_stmt *s = NULL;
     struct custom cu;
@@ -174,8 +174,9 @@ ri_err ri_frame_load(struct ri_ctx *ctx, struct ri_frame *f)
         const char *t = ri_stmt_text(s, 2, NULL);
         f->created[i] = ri_stmt_time(s, 0);
         f->close[i] = ri_stmt_time(s, 1);
-        f->status[i] = t && t[0] == 'w' ? RI_STATUS_WON : t && t[0] == 'l' ? RI_STATUS_LOST
-                                                                           : RI_STATUS_OPEN;
+        f->status[i] = t && t[0] == 'w'   ? RI_STATUS_WON
+                       : t && t[0] == 'l' ? RI_STATUS_LOST
+                                          : RI_STATUS_OPEN;
         f->amount[i] = ri_stmt_f64(s, 3);
         t = ri_stmt_text(s, 4, &len);
         f->account[i] = t ? ri_intern_id(&f->accounts, t, len) : -1;

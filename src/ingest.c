@@ -950,8 +950,8 @@ static ri_err opp_row(struct ingest *ing, ri_time *ev_at)
         if (rc)
             return rc;
         if (r->deleted) {
-            rc = write_event(ing, r->rowid, ing->as_of_given ? ing->as_of : -1, "restored", -1, RI_NAN,
-                             RI_TIME_NONE, -1, RI_NAN, -1);
+            rc = write_event(ing, r->rowid, ing->as_of_given ? ing->as_of : -1, "restored", -1,
+                             RI_NAN, RI_TIME_NONE, -1, RI_NAN, -1);
             r->deleted = 0;
         }
         bool any = stage_ch || amount_ch || close_ch || owner_ch || prob_ch || fc_ch;
@@ -1046,8 +1046,8 @@ static ri_err finish_opportunities(struct ingest *ing)
             ri_stmt_bind_i64(s, 2, r->rowid);
             rc = ri_stmt_run(ing->ctx, s);
             if (!rc)
-                rc = write_event(ing, r->rowid, ev_time, "deleted", -1, RI_NAN, RI_TIME_NONE, -1, RI_NAN,
-                                 -1);
+                rc = write_event(ing, r->rowid, ev_time, "deleted", -1, RI_NAN, RI_TIME_NONE, -1,
+                                 RI_NAN, -1);
             ing->rep->deals_deleted++;
         }
         ri_stmt_free(s);

@@ -314,9 +314,10 @@ static json_t *funnel(const struct ri_diagnosis *d)
     json_object_set_new(o, "clean_win_rate", interval(&f->clean_wr));
     set_num(o, "loss_chisq", f->loss_chisq);
     set_num(o, "loss_p", f->loss_p);
-    json_object_set_new(o, "loss_stage", f->loss_stage >= 0 && (size_t)f->loss_stage < f->n_stages
-                                             ? json_string(f->stages[f->loss_stage].name)
-                                             : json_null());
+    json_object_set_new(o, "loss_stage",
+                        f->loss_stage >= 0 && (size_t)f->loss_stage < f->n_stages
+                            ? json_string(f->stages[f->loss_stage].name)
+                            : json_null());
     json_object_set_new(o, "losses_concentrated", json_boolean(f->losses_concentrated));
     return o;
 }
@@ -340,9 +341,9 @@ static json_t *cycle(const struct ri_diagnosis *d)
     json_t *o = json_object(), *seg = json_object(), *stg = json_object();
     json_object_set_new(o, "all", cycle_row(&c->all));
     for (size_t k = 0; k < c->n_seg && d->cycle_dim >= 0; k++)
-        json_object_set_new(
-            seg, ri_intern_str(&d->frame.dims[d->cycle_dim].values, c->by_seg[k].key),
-            cycle_row(&c->by_seg[k]));
+        json_object_set_new(seg,
+                            ri_intern_str(&d->frame.dims[d->cycle_dim].values, c->by_seg[k].key),
+                            cycle_row(&c->by_seg[k]));
     for (size_t k = 0; k < c->n_stage; k++)
         json_object_set_new(stg, ri_history_stage_name(d->hist, c->by_stage[k].key),
                             cycle_row(&c->by_stage[k]));
@@ -371,9 +372,9 @@ static json_t *zombies(const struct ri_diagnosis *d)
         const struct ri_zombie *x = &z->list[k];
         json_t *y = json_object();
         json_object_set_new(y, "deal", json_string(ri_history_deal_id(d->hist, x->deal)));
-        json_object_set_new(y, "stage", x->stage >= 0
-                                            ? json_string(ri_history_stage_name(d->hist, x->stage))
-                                            : json_null());
+        json_object_set_new(y, "stage",
+                            x->stage >= 0 ? json_string(ri_history_stage_name(d->hist, x->stage))
+                                          : json_null());
         set_num(y, "amount", x->amount);
         set_num(y, "days_overdue", x->days_overdue);
         set_num(y, "days_in_stage", x->days_in_stage);

@@ -336,8 +336,8 @@ int ri_date_style_parse(const char *name)
     static const struct {
         const char *name;
         enum ri_date_style style;
-    } styles[] = {{"auto", RI_DATE_AUTO}, {"iso", RI_DATE_ISO}, {"us", RI_DATE_US},
-                  {"eu", RI_DATE_EU}};
+    } styles[] = {
+        {"auto", RI_DATE_AUTO}, {"iso", RI_DATE_ISO}, {"us", RI_DATE_US}, {"eu", RI_DATE_EU}};
     for (size_t i = 0; i < RI_ARRAY_SIZE(styles); i++)
         if (!strcasecmp(name, styles[i].name))
             return (int)styles[i].style;
@@ -357,8 +357,7 @@ static ri_err on_file_key(struct ri_mapping *m, const char *name, const char *va
         m->kind = ri_ingest_kind_parse(value);
         if (m->kind < 0) {
             snprintf(err, errsize,
-                     "unknown kind '%s' (opportunities, history, accounts, tickets, reps)",
-                     value);
+                     "unknown kind '%s' (opportunities, history, accounts, tickets, reps)", value);
             return RI_ERR_INVALID;
         }
     } else if (!strcasecmp(name, "preset")) {

@@ -52,7 +52,7 @@ double ri_mean(const double *x, size_t n);
  * surv is S(t) just after t; lo/hi its 95 % interval (log-log transform, Greenwood
  * variance). Allocates; free with ri_km_release. */
 struct ri_km {
-    size_t n;       /* number of distinct event times */
+    size_t n; /* number of distinct event times */
     double *t, *surv, *lo, *hi;
     uint64_t *at_risk, *events;
     uint64_t total, total_events;
@@ -78,17 +78,17 @@ double ri_top_share(double *x, size_t n, double frac);
 struct ri_tail_fit {
     double xmin;
     size_t n_tail;
-    double alpha;           /* power law */
-    double mu, sigma;       /* lognormal (of the tail, truncated) */
-    double lambda;          /* exponential rate of x - xmin */
+    double alpha;     /* power law */
+    double mu, sigma; /* lognormal (of the tail, truncated) */
+    double lambda;    /* exponential rate of x - xmin */
     double ll_powerlaw, ll_lognormal, ll_exponential;
-    double ks;              /* KS distance of the power law at xmin */
-    double z_ln_vs_pl, p_ln_vs_pl;   /* Vuong: z > 0 favours the first */
+    double ks;                     /* KS distance of the power law at xmin */
+    double z_ln_vs_pl, p_ln_vs_pl; /* Vuong: z > 0 favours the first */
     double z_ln_vs_exp, p_ln_vs_exp;
     double z_pl_vs_exp, p_pl_vs_exp;
-    char best[24];          /* "lognormal", "power law", "exponential", "power law or
-                               lognormal" (both beat the exponential, neither the other),
-                               "undecided", "insufficient data" (n_tail < 50) */
+    char best[24]; /* "lognormal", "power law", "exponential", "power law or
+                      lognormal" (both beat the exponential, neither the other),
+                      "undecided", "insufficient data" (n_tail < 50) */
 };
 ri_err ri_fit_tail(const double *x, size_t n, struct ri_tail_fit *fit /* OUT */);
 

@@ -196,8 +196,9 @@ TEST(no_false_alarm_on_skygeni)
         return;
     }
     fresh_dir();
-    ctx = store_with("opportunities", "../shared/data/skygeni_b2b_saas_deals/skygeni_sales_data.csv",
-                     "examples/mappings/skygeni.ini");
+    ctx =
+        store_with("opportunities", "../shared/data/skygeni_b2b_saas_deals/skygeni_sales_data.csv",
+                   "examples/mappings/skygeni.ini");
     REQUIRE(ri_diagnose(ctx, &o, &d) == RI_OK);
     for (size_t j = 0; j < d->n_decomp; j++)
         for (size_t r = 0; r < d->decomp[j].n_rows; r++) {
