@@ -108,6 +108,25 @@ void ri_grow(void **arr, size_t *cap, size_t need, size_t elsz)
     *cap = c;
 }
 
+ri_err ri_try_grow(void **arr, size_t *cap, size_t need, size_t elsz)
+{
+    size_t c = *cap ? *cap : 16;
+    void *p;
+    if (need <= *cap)
+        return RI_OK;
+    while (c < need) {
+        if (c > SIZE_MAX / 2 / elsz)
+            return RI_ERR_TOOBIG;
+        c *= 2;
+    }
+    p = ri_try_realloc(*arr, c * elsz);
+    if (!p)
+        return RI_ERR_NOMEM;
+    *arr = p;
+    *cap = c;
+    return RI_OK;
+}
+
 void ri_bug_fl(const char *file, int line, const char *fmt, ...)
 {
     va_list ap;

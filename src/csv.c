@@ -111,37 +111,15 @@ static const char csv_candidates[] = {',', ';', '\t', '|'};
 
 /* ------------------------------------------------------------------ helpers */
 
-/* Grows an array of elsz-byte elements to hold need, through ri_try_realloc. The
- * callers bound need (cells per row, rows per piece), so no explicit cap here beyond
- * overflow. */
-static ri_err csv_grow(void **arr, size_t *cap, size_t need, size_t elsz)
-{
-    size_t c = *cap ? *cap : 64;
-    void *p;
-    if (need <= *cap)
-        return RI_OK;
-    while (c < need) {
-        if (c > SIZE_MAX / 2 / elsz)
-            return RI_ERR_TOOBIG;
-        c *= 2;
-    }
-    p = ri_try_realloc(*arr, c * elsz);
-    if (!p)
-        return RI_ERR_NOMEM;
-    *arr = p;
-    *cap = c;
-    return RI_OK;
-}
-
 /* Grows cell_off and cell_len together to hold need cells. */
 static ri_err cells_reserve(struct csv_reader *r, size_t need)
 {
     size_t cap = r->cells_cap, cap2;
-    ri_err rc = csv_grow((void **)&r->cell_off, &cap, need, sizeof(size_t));
+    ri_err rc = ri_try_grow((void **)&r->cell_off, &cap, need, sizeof(size_t));
     if (rc)
         return rc;
     cap2 = r->cells_cap;
-    rc = csv_grow((void **)&r->cell_len, &cap2, cap, sizeof(size_t));
+    rc = ri_try_grow((void **)&r->cell_len, &cap2, cap, sizeof(size_t));
     if (rc)
         return rc; /* cell_off is larger than needed, which is harmless */
     r->cells_cap = cap;
@@ -241,7 +219,7 @@ static void row_finish(struct csv_reader *r, unsigned flags)
             }
         }
     }
-    rc = csv_grow((void **)&r->q, &r->q_cap, r->q_head + r->q_n + 1, sizeof(*r->q));
+    rc = ri_try_grow((void **)&r->q, &r->q_cap, r->q_head + r->q_n + 1, sizeof(*r->q));
     if (rc) {
         r->cb_err = rc;
         return;
@@ -610,7 +588,7 @@ static ri_err csv_next(struct ri_reader *base, struct ri_row *row)
     }
     rec = &r->q[r->q_head++];
     r->q_n--;
-    rc = csv_grow((void **)&r->ptrs, &r->ptrs_cap, rec->n, sizeof(*r->ptrs));
+    rc = ri_try_grow((void **)&r->ptrs, &r->ptrs_cap, rec->n, sizeof(*r->ptrs));
     if (rc)
         return ri_fail(base->ctx, rc, "'%s': line %llu: no memory for the row", r->name,
                        (unsigned long long)rec->line);

@@ -46,6 +46,10 @@ _Noreturn void ri_bug_fl(const char *file, int line, const char *fmt, ...)
 /* NAN is a float; this is the double that statistics code means (no promotion warning). */
 #define RI_NAN ((double)NAN)
 
+/* Grows *arr (element size elsz) to hold at least need elements, doubling; for sizes
+ * that come from input: RI_ERR_TOOBIG on overflow, RI_ERR_NOMEM if realloc fails, and
+ * *arr and *cap unchanged on failure. */
+ri_err ri_try_grow(void **arr, size_t *cap, size_t need, size_t elsz);
 /* Grows *arr (element size elsz) so that it holds at least need elements. */
 void ri_grow(void **arr, size_t *cap, size_t need, size_t elsz);
 #define RI_GROW(arr, cap, need) ri_grow((void **)&(arr), &(cap), (need), sizeof(*(arr)))

@@ -142,33 +142,14 @@ static const char *attr(const XML_Char **atts, const char *want, bool ns_require
     return NULL;
 }
 
-static ri_err grow(void **arr, size_t *cap, size_t need, size_t elsz)
-{
-    size_t c = *cap ? *cap : 16;
-    void *p;
-    if (need <= *cap)
-        return RI_OK;
-    while (c < need) {
-        if (c > SIZE_MAX / 2 / elsz)
-            return RI_ERR_TOOBIG;
-        c *= 2;
-    }
-    p = ri_try_realloc(*arr, c * elsz);
-    if (!p)
-        return RI_ERR_NOMEM;
-    *arr = p;
-    *cap = c;
-    return RI_OK;
-}
-
 /* Grows two parallel arrays of size_t together to hold need elements. */
 static ri_err pair_reserve(size_t **a, size_t **b, size_t *cap, size_t need)
 {
     size_t ca = *cap, cb = *cap;
-    ri_err rc = grow((void **)a, &ca, need, sizeof(size_t));
+    ri_err rc = ri_try_grow((void **)a, &ca, need, sizeof(size_t));
     if (rc)
         return rc;
-    rc = grow((void **)b, &cb, ca, sizeof(size_t));
+    rc = ri_try_grow((void **)b, &cb, ca, sizeof(size_t));
     if (rc)
         return rc; /* a is larger than needed, which is harmless */
     *cap = ca;
@@ -357,7 +338,7 @@ static void wb_start(void *ud, const XML_Char *name, const XML_Char **atts)
             fail_in_handler(r, RI_ERR_TOOBIG, "too many sheets");
             return;
         }
-        if (grow((void **)&r->sheets, &r->sheets_cap, r->sheets_n + 1, sizeof(*r->sheets))) {
+        if (ri_try_grow((void **)&r->sheets, &r->sheets_cap, r->sheets_n + 1, sizeof(*r->sheets))) {
             fail_in_handler(r, RI_ERR_NOMEM, "out of memory");
             return;
         }
@@ -397,7 +378,7 @@ static void rels_start(void *ud, const XML_Char *name, const XML_Char **atts)
         fail_in_handler(r, RI_ERR_TOOBIG, "too many relationships");
         return;
     }
-    if (grow((void **)&r->rels, &r->rels_cap, r->rels_n + 1, sizeof(*r->rels))) {
+    if (ri_try_grow((void **)&r->rels, &r->rels_cap, r->rels_n + 1, sizeof(*r->rels))) {
         fail_in_handler(r, RI_ERR_NOMEM, "out of memory");
         return;
     }
@@ -541,7 +522,7 @@ static void styles_start(void *ud, const XML_Char *name, const XML_Char **atts)
             fail_in_handler(r, RI_ERR_TOOBIG, "too many number formats");
             return;
         }
-        if (grow((void **)&r->fmts, &r->fmts_cap, r->fmts_n + 1, sizeof(*r->fmts))) {
+        if (ri_try_grow((void **)&r->fmts, &r->fmts_cap, r->fmts_n + 1, sizeof(*r->fmts))) {
             fail_in_handler(r, RI_ERR_NOMEM, "out of memory");
             return;
         }
@@ -555,7 +536,7 @@ static void styles_start(void *ud, const XML_Char *name, const XML_Char **atts)
             fail_in_handler(r, RI_ERR_TOOBIG, "too many cell formats");
             return;
         }
-        if (grow((void **)&r->xf_fmt, &r->xf_cap, r->xf_n + 1, sizeof(*r->xf_fmt))) {
+        if (ri_try_grow((void **)&r->xf_fmt, &r->xf_cap, r->xf_n + 1, sizeof(*r->xf_fmt))) {
             fail_in_handler(r, RI_ERR_NOMEM, "out of memory");
             return;
         }
@@ -892,7 +873,7 @@ static ri_err xlsx_next(struct ri_reader *base, struct ri_row *row)
             }
         }
     }
-    rc = grow((void **)&r->ptrs, &r->ptrs_cap, r->cells_n, sizeof(*r->ptrs));
+    rc = ri_try_grow((void **)&r->ptrs, &r->ptrs_cap, r->cells_n, sizeof(*r->ptrs));
     if (rc)
         return ri_fail(base->ctx, rc, "'%s': %s: row %llu: out of memory", r->name, r->sheet_path,
                        (unsigned long long)r->row_num);
