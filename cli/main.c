@@ -36,7 +36,7 @@ static const struct command commands[] = {
 static void usage(FILE *f)
 {
     fprintf(f, "usage: revintel [--db PATH] [--config FILE] [--format text|json|csv] [--quiet]\n"
-               "                [--now DATE] COMMAND [ARGS]\n\n"
+               "                [--verbose] [--now DATE] COMMAND [ARGS]\n\n"
                "commands:\n");
     for (size_t i = 0; i < RI_ARRAY_SIZE(commands); i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
@@ -195,6 +195,11 @@ int main(int argc, char **argv)
         }
         if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
             g.quiet = 1;
+            ri_set_log_level(RI_LOG_WARN);
+            continue;
+        }
+        if (!strcmp(argv[i], "--verbose") || !strcmp(argv[i], "-v")) {
+            ri_set_log_level(RI_LOG_DEBUG);
             continue;
         }
         if (!strcmp(argv[i], "--version")) {

@@ -20,8 +20,11 @@
 #include "frame.h"
 #include "store.h"
 
+#include <pthread.h>
+
 #include <math.h>
 #include <string.h>
+#include <time.h>
 
 #define Z95 1.959963984540054
 
@@ -555,6 +558,18 @@ static void run_concentration(struct ri_diagnosis *d, const uint32_t *closed, si
 
 /* ------------------------------------------------------------------ driver */
 
+/* Seconds since the previous call, logged at debug level with the phase's name. */
+static void phase(const char *name)
+{
+    static struct timespec last;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (last.tv_sec && name)
+        ri_log(RI_LOG_DEBUG, "diagnose: %s %.3f s", name,
+               (double)(now.tv_sec - last.tv_sec) + (double)(now.tv_nsec - last.tv_nsec) / 1e9);
+    last = now;
+}
+
 static int parse_filter(struct ri_ctx *ctx, struct ri_diagnosis *d, const char *spec, uint8_t *keep)
 {
     const char *eq = strchr(spec, '=');
@@ -838,6 +853,71 @@ static ri_err parse_by(struct ri_ctx *ctx, const struct ri_frame *f, const char 
     return RI_OK;
 }
 
+/* Work handed to a second thread: it gets its own context (and, for the frame, its own
+ * read-only connection), and its error is copied to the caller's context after join. */
+struct job {
+    struct ri_diagnosis *d;
+    const char *path;
+    const struct ri_asof_state *st;
+    const int32_t *codes;
+    size_t nseg;
+    ri_err rc;
+    char err[512];
+};
+
+static void *frame_job(void *arg)
+{
+    struct job *j = arg;
+    struct ri_ctx *c = ri_ctx_new();
+    j->rc = ri_store_open(c, j->path, RI_OPEN_READONLY);
+    if (!j->rc)
+        j->rc = ri_frame_load(c, &j->d->frame);
+    if (j->rc)
+        snprintf(j->err, sizeof(j->err), "%s", ri_errmsg(c));
+    ri_ctx_free(c);
+    return NULL;
+}
+
+static void *zombies_cycle_job(void *arg)
+{
+    struct job *j = arg;
+    struct ri_diagnosis *d = j->d;
+    struct ri_ctx *c = ri_ctx_new();
+    j->rc = RI_OK;
+    if (d->reports & RI_DIAG_ZOMBIES)
+        j->rc = ri_zombies_compute(c, d->hist, d->as_of, d->include, j->codes, j->st, &d->zombies);
+    if (!j->rc && (d->reports & RI_DIAG_CYCLE))
+        j->rc =
+            ri_cycle_compute(c, d->hist, d->as_of, d->include, j->codes, j->nseg, j->st, &d->cycle);
+    if (j->rc)
+        snprintf(j->err, sizeof(j->err), "%s", ri_errmsg(c));
+    ri_ctx_free(c);
+    return NULL;
+}
+
+/* Loads the frame and the as-of engine, the frame on a second thread and connection
+ * when the store is a file (the two loads take about as long as each other). */
+static ri_err load_both(struct ri_ctx *ctx, struct ri_diagnosis *d)
+{
+    struct ri_store *st = ri_ctx_store(ctx);
+    const char *path = st ? ri_store_path(st) : NULL;
+    struct job j;
+    pthread_t t;
+    ri_err rc;
+    memset(&j, 0, sizeof(j));
+    j.d = d;
+    j.path = path;
+    if (!path || !*path || !strcmp(path, ":memory:") || pthread_create(&t, NULL, frame_job, &j)) {
+        rc = ri_frame_load(ctx, &d->frame);
+        return rc ? rc : ri_history_load(ctx, &d->hist);
+    }
+    rc = ri_history_load(ctx, &d->hist);
+    pthread_join(t, NULL);
+    if (!rc && j.rc)
+        rc = ri_fail(ctx, j.rc, "%s", j.err);
+    return rc;
+}
+
 void ri_diagnosis_free(struct ri_diagnosis *d)
 {
     if (!d)
@@ -876,9 +956,9 @@ ri_err ri_diagnose(struct ri_ctx *ctx, const struct ri_diagnose_opts *o, struct 
     d->headline_dim = -1;
     d->cycle_dim = -1;
     d->p0 = d->p1 = -1;
-    rc = ri_frame_load(ctx, &d->frame);
-    if (!rc)
-        rc = ri_history_load(ctx, &d->hist);
+    phase(NULL);
+    rc = load_both(ctx, d);
+    phase("load");
     if (rc)
         goto out;
     if (ri_history_n_deals(d->hist) != d->frame.n) {
@@ -925,6 +1005,7 @@ ri_err ri_diagnose(struct ri_ctx *ctx, const struct ri_diagnose_opts *o, struct 
         d->reached_late = ri_malloc(d->frame.n + 1);
         memcpy(d->reached_late, st.reached_late, d->frame.n);
     }
+    phase("replay");
     sc.a = ri_malloc((d->frame.n + 1) * sizeof(double));
     sc.b = ri_malloc((d->frame.n + 1) * sizeof(double));
     closed = ri_malloc((d->frame.n + 1) * sizeof(*closed));
@@ -933,29 +1014,41 @@ ri_err ri_diagnose(struct ri_ctx *ctx, const struct ri_diagnose_opts *o, struct 
     d->closed = nclosed;
     cell_stats(d, closed, nclosed, &sc, &d->total);
     run_periods(d, closed, nclosed, &sc);
-    if (d->reports & (RI_DIAG_WINRATE | RI_DIAG_DECOMPOSE | RI_DIAG_PIPELINE))
-        run_segments(d, closed, nclosed, &sc);
-    if (d->reports & RI_DIAG_DECOMPOSE)
-        run_decomposition(d, dims, nd);
-    if (d->reports & RI_DIAG_REPS)
-        run_reps(d, closed, nclosed, &sc);
-    if (d->reports & RI_DIAG_CONCENTRATION)
-        run_concentration(d, closed, nclosed, &sc);
-    if ((d->reports & RI_DIAG_FUNNEL) && d->p1 >= 0)
-        rc = ri_funnel_compute(ctx, d->hist,
-                               d->from > d->periods[0].start ? d->from : d->periods[0].start, d->to,
-                               d->include, st.n ? &st : NULL, &d->funnel);
-    if (!rc && (d->reports & (RI_DIAG_ZOMBIES | RI_DIAG_CYCLE)) && d->as_of != RI_TIME_NONE) {
-        int seg = ri_frame_dim(&d->frame, "industry");
-        const int32_t *codes = seg >= 0 ? d->frame.dims[seg].code : NULL;
-        size_t nseg = seg >= 0 ? d->frame.dims[seg].values.n : 0;
-        d->cycle_dim = seg;
-        if (d->reports & RI_DIAG_ZOMBIES)
-            rc = ri_zombies_compute(ctx, d->hist, d->as_of, d->include, codes, st.n ? &st : NULL,
-                                    &d->zombies);
-        if (!rc && (d->reports & RI_DIAG_CYCLE))
-            rc = ri_cycle_compute(ctx, d->hist, d->as_of, d->include, codes, nseg,
-                                  st.n ? &st : NULL, &d->cycle);
+    /* zombies and cycles only read the history: they run beside the rest */
+    {
+        struct job zj;
+        pthread_t zt;
+        int threaded = 0;
+        memset(&zj, 0, sizeof(zj));
+        zj.d = d;
+        zj.st = st.n ? &st : NULL;
+        if ((d->reports & (RI_DIAG_ZOMBIES | RI_DIAG_CYCLE)) && d->as_of != RI_TIME_NONE) {
+            int seg = ri_frame_dim(&d->frame, "industry");
+            zj.codes = seg >= 0 ? d->frame.dims[seg].code : NULL;
+            zj.nseg = seg >= 0 ? d->frame.dims[seg].values.n : 0;
+            d->cycle_dim = seg;
+            threaded = pthread_create(&zt, NULL, zombies_cycle_job, &zj) == 0;
+            if (!threaded)
+                zombies_cycle_job(&zj);
+        }
+        if (d->reports & (RI_DIAG_WINRATE | RI_DIAG_DECOMPOSE | RI_DIAG_PIPELINE))
+            run_segments(d, closed, nclosed, &sc);
+        if (d->reports & RI_DIAG_DECOMPOSE)
+            run_decomposition(d, dims, nd);
+        if (d->reports & RI_DIAG_REPS)
+            run_reps(d, closed, nclosed, &sc);
+        if (d->reports & RI_DIAG_CONCENTRATION)
+            run_concentration(d, closed, nclosed, &sc);
+        if ((d->reports & RI_DIAG_FUNNEL) && d->p1 >= 0)
+            rc = ri_funnel_compute(ctx, d->hist,
+                                   d->from > d->periods[0].start ? d->from : d->periods[0].start,
+                                   d->to, d->include, st.n ? &st : NULL, &d->funnel);
+        phase("metrics and funnel");
+        if (threaded)
+            pthread_join(zt, NULL);
+        phase("zombies and cycles (in parallel)");
+        if (!rc && zj.rc)
+            rc = ri_fail(ctx, zj.rc, "%s", zj.err);
     }
     if (rc)
         goto out;

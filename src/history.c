@@ -32,7 +32,9 @@ enum ev_kind { EV_OTHER = 0, EV_DELETED, EV_RESTORED };
 struct ri_history {
     size_t n; /* deals */
     int64_t *rowid;
-    char **crm_id;        /* pointers into ids (a strmap's chunks) */
+    size_t *id_off; /* deal i's CRM id is id_text + id_off[i] */
+    struct ri_buf id_text;
+    int ids_built;        /* ids is built on the first ri_history_find */
     struct ri_strmap ids; /* crm id -> deal index */
     ri_time *created, *cur_close, *deleted_at;
     int32_t *cur_stage, *cur_owner;
@@ -55,7 +57,7 @@ static void hist_alloc_deals(struct ri_history *h, size_t n)
 {
     h->n = n;
     h->rowid = ri_calloc(n + 1, sizeof(*h->rowid));
-    h->crm_id = ri_calloc(n + 1, sizeof(*h->crm_id));
+    h->id_off = ri_calloc(n + 1, sizeof(*h->id_off));
     h->created = ri_calloc(n + 1, sizeof(*h->created));
     h->cur_close = ri_calloc(n + 1, sizeof(*h->cur_close));
     h->deleted_at = ri_calloc(n + 1, sizeof(*h->deleted_at));
@@ -88,7 +90,8 @@ void ri_history_free(struct ri_history *h)
     if (!h)
         return;
     ri_free(h->rowid);
-    ri_free(h->crm_id);
+    ri_free(h->id_off);
+    ri_buf_release(&h->id_text);
     ri_strmap_release(&h->ids);
     ri_free(h->created);
     ri_free(h->cur_close);
@@ -182,7 +185,6 @@ static ri_err load_deals(struct ri_ctx *ctx, struct ri_store *st, struct ri_hist
     if (rc)
         return rc;
     hist_alloc_deals(h, (size_t)n);
-    ri_strmap_reserve(&h->ids, (size_t)n);
     rc = ri_stmt_prepare(ctx, st,
                          "SELECT id, crm_id, created_at, stage, status, amount, close_date, owner, "
                          "probability, deleted_at FROM deals ORDER BY id",
@@ -192,9 +194,12 @@ static ri_err load_deals(struct ri_ctx *ctx, struct ri_store *st, struct ri_hist
         const char *id = ri_stmt_text(s, 1, &len);
         const char *stg = ri_stmt_text(s, 3, &sl), *own = ri_stmt_text(s, 7, &ol);
         const char *status = ri_stmt_text(s, 4, NULL);
-        struct ri_strmap_slot *slot = ri_strmap_put(&h->ids, id, len, (int64_t)i, NULL);
+        h->id_off[i] = h->id_text.len;
+        if (ri_buf_addn(&h->id_text, id, len) || ri_buf_addc(&h->id_text, '\0')) {
+            rc = ri_fail(ctx, RI_ERR_NOMEM, "out of memory loading %zu deal ids", h->n);
+            break;
+        }
         h->rowid[i] = ri_stmt_i64(s, 0);
-        h->crm_id[i] = (char *)(uintptr_t)slot->key;
         h->created[i] = ri_stmt_time(s, 2);
         h->cur_stage[i] = intern_opt(&h->stages, stg, sl);
         h->cur_status[i] = status ? role_of(status) : RI_STATUS_OPEN;
@@ -463,6 +468,7 @@ ri_err ri_history_load(struct ri_ctx *ctx, struct ri_history **out)
         return ri_fail(ctx, RI_ERR_INVALID, "no store open");
     h = ri_calloc(1, sizeof(*h));
     ri_strmap_init(&h->ids);
+    ri_buf_init(&h->id_text, 0);
     ri_intern_init(&h->stages);
     ri_intern_init(&h->owners);
     rc = load_stage_cfg(ctx, st, h, &cfg);
@@ -497,7 +503,7 @@ size_t ri_history_n_events(const struct ri_history *h)
 
 const char *ri_history_deal_id(const struct ri_history *h, size_t i)
 {
-    return i < h->n ? h->crm_id[i] : NULL;
+    return i < h->n ? h->id_text.buf + h->id_off[i] : NULL;
 }
 
 ri_time ri_history_created(const struct ri_history *h, size_t i)
@@ -522,7 +528,19 @@ const char *ri_history_owner_name(const struct ri_history *h, int32_t owner)
 
 ptrdiff_t ri_history_find(const struct ri_history *h, const char *deal_id)
 {
-    const int64_t *v = ri_strmap_get(&h->ids, deal_id, strlen(deal_id));
+    const int64_t *v;
+    if (!h->ids_built) {
+        /* built on first use: most callers never look a deal up by its id; the map is a
+         * cache, so filling it through a const handle does not change the history */
+        struct ri_history *m = (struct ri_history *)(uintptr_t)h;
+        ri_strmap_reserve(&m->ids, h->n);
+        for (size_t i = 0; i < h->n; i++) {
+            const char *id = h->id_text.buf + h->id_off[i];
+            ri_strmap_put(&m->ids, id, strlen(id), (int64_t)i, NULL);
+        }
+        m->ids_built = 1;
+    }
+    v = ri_strmap_get(&h->ids, deal_id, strlen(deal_id));
     return v ? (ptrdiff_t)*v : -1;
 }
 

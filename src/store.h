@@ -23,6 +23,8 @@ ri_err ri_store_begin(struct ri_ctx *ctx, struct ri_store *st);
 ri_err ri_store_commit(struct ri_ctx *ctx, struct ri_store *st);
 void ri_store_rollback(struct ri_store *st);
 int64_t ri_store_last_rowid(struct ri_store *st);
+/* The file the store was opened from (for a second, read-only connection). */
+const char *ri_store_path(const struct ri_store *st);
 int ri_store_version(struct ri_store *st);
 
 ri_err ri_stmt_prepare(struct ri_ctx *ctx, struct ri_store *st, const char *sql,

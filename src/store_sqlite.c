@@ -28,6 +28,7 @@ struct ri_store {
     sqlite3 *db;
     int version;
     int in_tx;
+    char *path;
 };
 
 struct ri_stmt {
@@ -129,6 +130,7 @@ ri_err ri_store_open_file(struct ri_ctx *ctx, const char *path, unsigned flags,
     pthread_once(&once, sqlite_setup);
     if (flags & RI_OPEN_CREATE)
         oflags |= SQLITE_OPEN_CREATE;
+    st->path = ri_strdup(path);
     if (sqlite3_open_v2(path, &st->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         if (!(flags & RI_OPEN_CREATE) && sqlite3_errcode(st->db) == SQLITE_CANTOPEN)
             rc = ri_fail(ctx, RI_ERR_NOTFOUND, "no store at '%s': run 'revintel init' first", path);
@@ -169,7 +171,13 @@ void ri_store_close(struct ri_store *st)
     if (st->in_tx)
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close_v2(st->db);
+    ri_free(st->path);
     ri_free(st);
+}
+
+const char *ri_store_path(const struct ri_store *st)
+{
+    return st->path;
 }
 
 ri_err ri_store_begin(struct ri_ctx *ctx, struct ri_store *st)
