@@ -3,8 +3,8 @@
  *
  * It writes a simulated CRM export into a folder (a new temporary one unless --dir is
  * given), creates a store there, ingests the four files, and prints what the store
- * now knows: the ingest summaries, the data-quality report, and the pipeline replayed
- * as of the end of each of the last quarters by the as-of engine.
+ * now knows: the ingest summaries, the data-quality report, the pipeline replayed as of
+ * the end of each of the last quarters by the as-of engine, and the diagnosis headline.
  */
 #include "cli.h"
 
@@ -173,7 +173,26 @@ CMD(demo)
                sum[i].open_amount, (unsigned long long)sum[i].open_late,
                (unsigned long long)sum[i].won, sum[i].won_amount);
     }
-    printf("\nstore: %s (query it with sqlite3; views v_deals, v_deal_events)\n", db);
+    {
+        /* what a sales leader asks first: why is the win rate moving? */
+        struct ri_diagnose_opts dopt = RI_DIAGNOSE_OPTS_INIT;
+        struct ri_diagnosis *dg = NULL;
+        dopt.as_of = so.as_of;
+        rc = ri_diagnose(ctx, &dopt, &dg);
+        if (!rc)
+            rc = ri_diagnosis_save(ctx, dg);
+        if (rc) {
+            ri_diagnosis_free(dg);
+            code = cli_fail(ctx, rc);
+            goto out;
+        }
+        printf("5. diagnosis (revintel --db %s diagnose for the whole briefing):\n   %s\n", db,
+               ri_diagnosis_headline(dg));
+        ri_diagnosis_free(dg);
+    }
+    printf("\nstore: %s (query it with sqlite3; views v_deals, v_deal_events; tables "
+           "diag_*)\n",
+           db);
 out:
     ri_asof_state_release(&st);
     ri_history_free(h);
