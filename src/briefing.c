@@ -96,6 +96,33 @@ static void text_periods(struct ri_buf *b, const struct ri_diagnosis *d)
     }
 }
 
+static void text_created_mix(struct ri_buf *b, const struct ri_diagnosis *d)
+{
+    const struct ri_dim *md;
+    size_t nv, shown;
+    if (d->mix_dim < 0 || !d->created_by || !d->n_periods)
+        return;
+    md = &d->frame.dims[d->mix_dim];
+    nv = md->values.n;
+    shown = nv < 8 ? nv : 8;
+    ri_buf_addf(b, "\nMix of created pipeline by %s (share of deals created in the period)\n  %-8s",
+                md->name, "period");
+    for (size_t v = 0; v < shown; v++)
+        ri_buf_addf(b, " %12.12s", ri_intern_str(&md->values, (int32_t)v));
+    ri_buf_addc(b, '\n');
+    for (size_t p = 0; p < d->n_periods; p++) {
+        uint64_t tot = 0;
+        for (size_t v = 0; v < nv; v++)
+            tot += d->created_by[p * nv + v];
+        if (!tot)
+            continue;
+        ri_buf_addf(b, "  %-8s", d->periods[p].label);
+        for (size_t v = 0; v < shown; v++)
+            ri_buf_addf(b, " %11.1f%%", 100.0 * (double)d->created_by[p * nv + v] / (double)tot);
+        ri_buf_addc(b, '\n');
+    }
+}
+
 static void text_decomp_dim(struct ri_buf *b, const struct ri_diagnosis *d,
                             const struct ri_decomp_dim *dd, size_t max_rows)
 {
@@ -265,6 +292,14 @@ static void text_concentration(struct ri_buf *b, const struct ri_diagnosis *d)
                 "%.0f: %s (%zu deals)\n",
                 100 * c->repeat_customer_rate, 100 * c->cross_product_rate, c->fit.xmin,
                 c->fit.best, c->fit.n_tail);
+    if (c->lag_n)
+        ri_buf_addf(b,
+                    "  implementation lag (start - close) of %llu won deals: median %.0f days, "
+                    "P90 %.0f\n",
+                    (unsigned long long)c->lag_n, c->lag_median, c->lag_p90);
+    else
+        ri_buf_adds(b, "  implementation lag: no start date in the data (a custom column such as "
+                       "start_date or go_live)\n");
 }
 
 static void text_reps(struct ri_buf *b, const struct ri_diagnosis *d)
@@ -309,6 +344,8 @@ char *ri_diagnosis_text(const struct ri_diagnosis *d)
                 d->filter[0] ? "; segment " : "", d->filter);
     if (d->reports & (RI_DIAG_WINRATE | RI_DIAG_PIPELINE))
         text_periods(&b, d);
+    if (d->reports & RI_DIAG_PIPELINE)
+        text_created_mix(&b, d);
     if (d->reports & RI_DIAG_DECOMPOSE)
         text_decomposition(&b, d);
     if (d->reports & RI_DIAG_FUNNEL)

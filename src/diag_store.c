@@ -251,6 +251,8 @@ ri_err ri_diagnosis_save(struct ri_ctx *ctx, const struct ri_diagnosis *d)
             rc = metric(ctx, s, run, "cross_product_rate", c->cross_product_rate, NULL);
         if (!rc)
             rc = metric(ctx, s, run, "deal_size_distribution", c->fit.xmin, c->fit.best);
+        if (!rc && c->lag_n)
+            rc = metric(ctx, s, run, "implementation_lag_median_days", c->lag_median, NULL);
     }
     if (!rc && (d->reports & RI_DIAG_ZOMBIES)) {
         rc = metric(ctx, s, run, "open_deals", (double)d->zombies.open, NULL);

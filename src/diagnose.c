@@ -549,6 +549,19 @@ static void run_concentration(struct ri_diagnosis *d, const uint32_t *closed, si
     c->gini_customers = ri_gini(sc->b, ncust);
     c->top20_customers_share = ri_top_share(sc->b, ncust, 0.2);
     c->repeat_customer_rate = ncust ? (double)repeat / (double)ncust : RI_NAN;
+    /* implementation lag: start - close of won deals that have a start date */
+    {
+        size_t nl = 0;
+        for (size_t k = 0; k < nclosed; k++) {
+            uint32_t i = closed[k];
+            if (f->status[i] == RI_STATUS_WON && f->start[i] != RI_TIME_NONE &&
+                f->close[i] != RI_TIME_NONE)
+                sc->a[nl++] = days_between(f->close[i], f->start[i]);
+        }
+        c->lag_n = nl;
+        c->lag_median = ri_fast_quantile(sc->a, nl, 0.5);
+        c->lag_p90 = ri_fast_quantile(sc->a, nl, 0.9);
+    }
     c->cross_product_rate = ncust && prod >= 0 ? (double)cross / (double)ncust : RI_NAN;
     ri_free(per);
     ri_free(wins);
@@ -660,6 +673,24 @@ static void run_periods(struct ri_diagnosis *d, const uint32_t *closed, size_t n
         if (!isnan(f->amount[i]))
             d->periods[key - kmin].created_amount += f->amount[i];
         d->periods[key - kmin].created_open_now += f->status[i] == RI_STATUS_OPEN;
+    }
+    /* the mix of created pipeline by segment: lead source where there is one (the usual
+     * suspect when volume grows and quality falls), else the first dimension */
+    d->mix_dim = ri_frame_dim(f, "lead_source");
+    if (d->mix_dim < 0 && f->n_dims)
+        d->mix_dim = 0;
+    if (d->mix_dim >= 0) {
+        const struct ri_dim *md = &f->dims[d->mix_dim];
+        size_t nv = md->values.n;
+        d->created_by = ri_calloc(np * nv + 1, sizeof(*d->created_by));
+        for (size_t i = 0; i < f->n; i++) {
+            int32_t key;
+            if (!d->include[i] || f->created[i] == RI_TIME_NONE || md->code[i] < 0)
+                continue;
+            key = ri_period_key(f->created[i], d->quarterly);
+            if (key >= kmin && key <= kmax)
+                d->created_by[(size_t)(key - kmin) * nv + (size_t)md->code[i]]++;
+        }
     }
     /* the two periods compared: the last complete one and the one before */
     d->p0 = d->p1 = -1;
@@ -929,6 +960,7 @@ void ri_diagnosis_free(struct ri_diagnosis *d)
     for (size_t j = 0; j < d->n_decomp; j++)
         ri_free(d->decomp[j].rows);
     ri_free(d->periods);
+    ri_free(d->created_by);
     ri_free(d->reps);
     ri_free(d->include);
     ri_free(d->reached_late);
@@ -955,6 +987,7 @@ ri_err ri_diagnose(struct ri_ctx *ctx, const struct ri_diagnose_opts *o, struct 
     d->min_n = o->min_n ? o->min_n : 30;
     d->headline_dim = -1;
     d->cycle_dim = -1;
+    d->mix_dim = -1;
     d->p0 = d->p1 = -1;
     phase(NULL);
     rc = load_both(ctx, d);

@@ -30,6 +30,7 @@ struct ri_frame {
     uint8_t *status; /* enum ri_status */
     uint8_t *deleted;
     double *amount;
+    ri_time *start;   /* implementation start from a start-date attribute, or NONE */
     int32_t *account; /* code into accounts */
     struct ri_intern accounts;
     size_t n_dims;
@@ -94,6 +95,8 @@ struct ri_concentration {
     double top20_deals_share, top20_customers_share, gini_deals, gini_customers;
     double repeat_customer_rate; /* customers with 2+ won deals / customers with any */
     double cross_product_rate;   /* customers who bought 2+ products / customers */
+    uint64_t lag_n;              /* won deals with an implementation start date */
+    double lag_median, lag_p90;  /* start - close, days */
     struct ri_tail_fit fit;
 };
 
@@ -140,6 +143,9 @@ struct ri_diagnosis {
     struct ri_concentration conc;
     size_t n_reps;
     struct ri_rep_row *reps;
+    /* mix of created pipeline by segment: created deals per period and value of mix_dim */
+    int mix_dim;
+    uint64_t *created_by; /* [period * n_values + value] */
     char headline[1024];
     char volume_quality[512];
 };

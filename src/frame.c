@@ -11,6 +11,7 @@
  * between 2 and 50 distinct values (an identifier or a number is not a segment).
  */
 #include "frame.h"
+#include "mapping.h"
 #include "store.h"
 
 #include <math.h>
@@ -42,6 +43,7 @@ void ri_frame_release(struct ri_frame *f)
     ri_free(f->status);
     ri_free(f->deleted);
     ri_free(f->amount);
+    ri_free(f->start);
     ri_free(f->account);
     ri_intern_release(&f->accounts);
     for (size_t d = 0; d < f->n_dims; d++)
@@ -66,9 +68,24 @@ struct custom {
     size_t cap;
 };
 
+/* An attribute that holds the day implementation started (go-live, kickoff, onboarding). */
+static int is_start_key(const char *key)
+{
+    char n[64];
+    ri_header_norm(key, strlen(key), n, sizeof(n));
+    return strstr(n, "start_date") || strstr(n, "go_live") || strstr(n, "golive") ||
+           strstr(n, "implementation") || strstr(n, "kickoff") || strstr(n, "onboard");
+}
+
 static void on_attr(void *ud, const char *key, const char *val, size_t vlen)
 {
     struct custom *c = ud;
+    if (is_start_key(key)) {
+        ri_time t;
+        if (ri_parse_date(val, vlen, RI_DATE_AUTO, &t) == RI_OK)
+            c->f->start[c->row] = t;
+        return; /* a date is not a segment */
+    }
     int32_t k = ri_intern_id(&c->keys, key, strlen(key));
     struct ri_dim *d;
     if ((size_t)k >= c->cap) {
@@ -157,6 +174,9 @@ ri_err ri_frame_load(struct ri_ctx *ctx, struct ri_frame *f)
     f->status = ri_calloc(f->n + 1, sizeof(*f->status));
     f->deleted = ri_calloc(f->n + 1, sizeof(*f->deleted));
     f->amount = ri_malloc((f->n + 1) * sizeof(*f->amount));
+    f->start = ri_malloc((f->n + 1) * sizeof(*f->start));
+    for (size_t k = 0; k <= f->n; k++)
+        f->start[k] = RI_TIME_NONE;
     f->account = ri_malloc((f->n + 1) * sizeof(*f->account));
     for (size_t k = 0; k < RI_ARRAY_SIZE(canon); k++)
         dim_init(&f->dims[k], canon[k], f->n, 0);

@@ -416,6 +416,22 @@ char *ri_diagnosis_json(const struct ri_diagnosis *d)
         if (d->p1 >= 0)
             json_object_set_new(o, "segments_last_period", seg_tables(d, d->seg_cells));
     }
+    if ((d->reports & RI_DIAG_PIPELINE) && d->mix_dim >= 0 && d->created_by) {
+        const struct ri_dim *md = &d->frame.dims[d->mix_dim];
+        json_t *mix = json_object(), *rows = json_array();
+        for (size_t p = 0; p < d->n_periods; p++) {
+            json_t *r = json_object(), *c = json_object();
+            for (size_t v = 0; v < md->values.n; v++)
+                set_u64(c, ri_intern_str(&md->values, (int32_t)v),
+                        d->created_by[p * md->values.n + v]);
+            json_object_set_new(r, "period", json_string(d->periods[p].label));
+            json_object_set_new(r, "created", c);
+            json_array_append_new(rows, r);
+        }
+        json_object_set_new(mix, "dimension", json_string(md->name));
+        json_object_set_new(mix, "periods", rows);
+        json_object_set_new(o, "created_mix", mix);
+    }
     if (d->reports & RI_DIAG_DECOMPOSE)
         json_object_set_new(o, "decomposition", decomposition(d));
     if (d->reports & RI_DIAG_FUNNEL)
@@ -445,6 +461,9 @@ char *ri_diagnosis_json(const struct ri_diagnosis *d)
         set_num(conc, "p_lognormal_vs_exponential", c->fit.p_ln_vs_exp);
         set_num(conc, "p_powerlaw_vs_exponential", c->fit.p_pl_vs_exp);
         json_object_set_new(conc, "best_fit", json_string(c->fit.best));
+        set_u64(conc, "implementation_lag_n", c->lag_n);
+        set_num(conc, "implementation_lag_median_days", c->lag_median);
+        set_num(conc, "implementation_lag_p90_days", c->lag_p90);
         json_object_set_new(o, "concentration", conc);
     }
     for (size_t k = 0; k < d->n_reps; k++) {

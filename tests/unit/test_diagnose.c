@@ -131,27 +131,27 @@ TEST(metrics_by_hand)
     const struct ri_decomp_dim *reg;
     char path[256];
     fresh_dir();
-    write_file("o.csv", "id,created_date,close_date,stage,amount,region\n"
-                        "a1,2024-01-01,2024-01-11,Closed Won,100,North\n"
-                        "a2,2024-01-02,2024-01-12,Closed Won,200,North\n"
-                        "a3,2024-01-03,2024-01-13,Closed Won,300,North\n"
-                        "a4,2024-01-04,2024-01-14,Closed Won,400,North\n"
-                        "a5,2024-01-05,2024-01-15,Closed Lost,50,North\n"
-                        "b1,2024-02-01,2024-02-11,Closed Won,1000,South\n"
-                        "b2,2024-02-02,2024-02-12,Closed Lost,50,South\n"
-                        "b3,2024-02-03,2024-02-13,Closed Lost,50,South\n"
-                        "b4,2024-02-04,2024-02-14,Closed Lost,50,South\n"
-                        "b5,2024-02-05,2024-02-15,Closed Lost,50,South\n"
-                        "c1,2024-04-01,2024-04-11,Closed Won,100,North\n"
-                        "c2,2024-04-02,2024-04-12,Closed Won,100,North\n"
-                        "c3,2024-04-03,2024-04-13,Closed Lost,100,North\n"
-                        "c4,2024-04-04,2024-04-14,Closed Lost,100,North\n"
-                        "c5,2024-04-05,2024-04-15,Closed Lost,100,North\n"
-                        "d1,2024-05-01,2024-05-11,Closed Won,100,South\n"
-                        "d2,2024-05-02,2024-05-12,Closed Lost,100,South\n"
-                        "d3,2024-05-03,2024-05-13,Closed Lost,100,South\n"
-                        "d4,2024-05-04,2024-05-14,Closed Lost,100,South\n"
-                        "d5,2024-05-05,2024-05-15,Closed Lost,100,South\n");
+    write_file("o.csv", "id,created_date,close_date,stage,amount,region,go_live\n"
+                        "a1,2024-01-01,2024-01-11,Closed Won,100,North,2024-01-21\n"
+                        "a2,2024-01-02,2024-01-12,Closed Won,200,North,2024-02-11\n"
+                        "a3,2024-01-03,2024-01-13,Closed Won,300,North,\n"
+                        "a4,2024-01-04,2024-01-14,Closed Won,400,North,\n"
+                        "a5,2024-01-05,2024-01-15,Closed Lost,50,North,\n"
+                        "b1,2024-02-01,2024-02-11,Closed Won,1000,South,\n"
+                        "b2,2024-02-02,2024-02-12,Closed Lost,50,South,\n"
+                        "b3,2024-02-03,2024-02-13,Closed Lost,50,South,\n"
+                        "b4,2024-02-04,2024-02-14,Closed Lost,50,South,\n"
+                        "b5,2024-02-05,2024-02-15,Closed Lost,50,South,\n"
+                        "c1,2024-04-01,2024-04-11,Closed Won,100,North,\n"
+                        "c2,2024-04-02,2024-04-12,Closed Won,100,North,\n"
+                        "c3,2024-04-03,2024-04-13,Closed Lost,100,North,\n"
+                        "c4,2024-04-04,2024-04-14,Closed Lost,100,North,\n"
+                        "c5,2024-04-05,2024-04-15,Closed Lost,100,North,\n"
+                        "d1,2024-05-01,2024-05-11,Closed Won,100,South,\n"
+                        "d2,2024-05-02,2024-05-12,Closed Lost,100,South,\n"
+                        "d3,2024-05-03,2024-05-13,Closed Lost,100,South,\n"
+                        "d4,2024-05-04,2024-05-14,Closed Lost,100,South,\n"
+                        "d5,2024-05-05,2024-05-15,Closed Lost,100,South,\n");
     snprintf(path, sizeof(path), "%s/o.csv", dir);
     ctx = store_with("opportunities", path, NULL);
     ri_parse_date("2024-07-01", 10, RI_DATE_ISO, &o.as_of);
@@ -167,6 +167,18 @@ TEST(metrics_by_hand)
     CHECK_NEAR(d->periods[0].cell.acv_median, 300, 1e-9);
     CHECK_NEAR(d->periods[0].cell.cycle_median, 10, 1e-9);
     CHECK_NEAR(d->periods[1].cell.rate.est, 0.3, 1e-12);
+    /* go-live 10 and 30 days after close: median 20, P90 10 + .9 * 20 = 28 */
+    CHECK_EQ_INT(d->conc.lag_n, 2);
+    CHECK_NEAR(d->conc.lag_median, 20, 1e-9);
+    CHECK_NEAR(d->conc.lag_p90, 28, 1e-9);
+    /* created mix (no lead source: the first dimension, region): 5 North and 5 South
+     * created in each quarter */
+    REQUIRE(d->mix_dim >= 0 && d->created_by != NULL);
+    CHECK_STR(d->frame.dims[d->mix_dim].name, "region");
+    CHECK_EQ_INT(d->created_by[0], 5);
+    CHECK_EQ_INT(d->created_by[1], 5);
+    CHECK_EQ_INT(d->created_by[2], 5);
+    CHECK_EQ_INT(d->created_by[3], 5);
     CHECK_EQ_INT(d->p0, 0);
     CHECK_EQ_INT(d->p1, 1);
     /* region: North 5 -> 5 deals (r .8 -> .4), South 5 -> 5 (r .2 -> .2); shares equal,
