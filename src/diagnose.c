@@ -346,12 +346,14 @@ static double strongest(const struct ri_decomp_dim *dd, double dir)
     return best;
 }
 
+#define MAX_DRILL 3 /* dimensions drilled down in pairs: at most 3 pairs */
+
 static void run_decomposition(struct ri_diagnosis *d, const int *dims, size_t n_dims)
 {
     double dir;
-    int top[2] = {-1, -1};
-    double topv[2] = {0, 0};
-    size_t singles;
+    int top[MAX_DRILL];
+    double topv[MAX_DRILL];
+    size_t singles, ntop = 0;
     if (d->p0 < 0 || d->p1 < 0)
         return;
     dir = d->periods[d->p1].cell.rate.est < d->periods[d->p0].cell.rate.est ? -1.0 : 1.0;
@@ -359,24 +361,32 @@ static void run_decomposition(struct ri_diagnosis *d, const int *dims, size_t n_
         decompose_dim(d, dims[k], -1, &d->decomp[d->n_decomp++]);
     singles = d->n_decomp;
     adjust_family(d, 0, singles);
-    /* drill down into the pair of the two dimensions with the strongest drivers */
+    /* the dimensions with a significant driver, strongest first, are drilled down in
+     * pairs: an interaction such as industry x lead source shows only there */
     for (size_t j = 0; j < singles; j++) {
-        double s = strongest(&d->decomp[j], dir) * dir;
-        if (s > topv[0]) {
-            top[1] = top[0];
-            topv[1] = topv[0];
-            top[0] = (int)j;
-            topv[0] = s;
-        } else if (s > topv[1]) {
-            top[1] = (int)j;
-            topv[1] = s;
+        double v = strongest(&d->decomp[j], dir) * dir;
+        size_t at;
+        if (v <= 0)
+            continue;
+        for (at = ntop; at > 0 && topv[at - 1] < v; at--)
+            if (at < MAX_DRILL) {
+                top[at] = top[at - 1];
+                topv[at] = topv[at - 1];
+            }
+        if (at < MAX_DRILL) {
+            top[at] = (int)j;
+            topv[at] = v;
+            if (ntop < MAX_DRILL)
+                ntop++;
         }
     }
-    d->headline_dim = top[0];
-    if (top[0] >= 0 && top[1] >= 0) {
-        decompose_dim(d, d->decomp[top[0]].dim, d->decomp[top[1]].dim, &d->decomp[d->n_decomp++]);
+    d->headline_dim = ntop ? top[0] : -1;
+    for (size_t a = 0; a < ntop; a++)
+        for (size_t b = a + 1; b < ntop && d->n_decomp < RI_DIAG_MAX_DIMS + RI_DIAG_MAX_PAIRS; b++)
+            decompose_dim(d, d->decomp[top[a]].dim, d->decomp[top[b]].dim,
+                          &d->decomp[d->n_decomp++]);
+    if (d->n_decomp > singles)
         adjust_family(d, singles, d->n_decomp);
-    }
 }
 
 /* ------------------------------------------------------------------ reps */
@@ -1066,17 +1076,21 @@ ri_err ri_diagnose(struct ri_ctx *ctx, const struct ri_diagnose_opts *o, struct 
         }
         if (d->reports & (RI_DIAG_WINRATE | RI_DIAG_DECOMPOSE | RI_DIAG_PIPELINE))
             run_segments(d, closed, nclosed, &sc);
+        phase("segments");
         if (d->reports & RI_DIAG_DECOMPOSE)
             run_decomposition(d, dims, nd);
+        phase("decomposition");
         if (d->reports & RI_DIAG_REPS)
             run_reps(d, closed, nclosed, &sc);
+        phase("reps");
         if (d->reports & RI_DIAG_CONCENTRATION)
             run_concentration(d, closed, nclosed, &sc);
+        phase("concentration");
         if ((d->reports & RI_DIAG_FUNNEL) && d->p1 >= 0)
             rc = ri_funnel_compute(ctx, d->hist,
                                    d->from > d->periods[0].start ? d->from : d->periods[0].start,
                                    d->to, d->include, st.n ? &st : NULL, &d->funnel);
-        phase("metrics and funnel");
+        phase("funnel");
         if (threaded)
             pthread_join(zt, NULL);
         phase("zombies and cycles (in parallel)");

@@ -14,7 +14,8 @@
 #include "funnel.h"
 #include "strmap.h"
 
-#define RI_DIAG_MAX_DIMS 24
+#define RI_DIAG_MAX_DIMS  24
+#define RI_DIAG_MAX_PAIRS 3 /* drill-down pairs of the strongest dimensions */
 
 /* One segment dimension of the frame: each deal's value as a code into values. */
 struct ri_dim {
@@ -133,7 +134,7 @@ struct ri_diagnosis {
     /* decomposition between p0 and p1 (indices into periods) */
     int p0, p1;
     size_t n_decomp;
-    struct ri_decomp_dim decomp[RI_DIAG_MAX_DIMS + 2];
+    struct ri_decomp_dim decomp[RI_DIAG_MAX_DIMS + RI_DIAG_MAX_PAIRS];
     int headline_dim; /* index into decomp, -1 none */
     /* other reports */
     struct ri_funnel funnel;
