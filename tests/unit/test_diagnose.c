@@ -3,32 +3,12 @@
  * no false alarms on a data set without signal, and the planted decline found on top.
  */
 #include "harness.h"
+#include "fixture.h"
 #include "revintel.h"
 #include "../../src/diagnose.h"
 
 #include <stdlib.h>
 #include <unistd.h>
-
-static char dir[64];
-
-static void fresh_dir(void)
-{
-    snprintf(dir, sizeof(dir), "/tmp/ri-diag-XXXXXX");
-    if (!mkdtemp(dir))
-        abort();
-}
-
-static void write_file(const char *name, const char *text)
-{
-    char p[256];
-    FILE *f;
-    snprintf(p, sizeof(p), "%s/%s", dir, name);
-    f = fopen(p, "w");
-    if (!f)
-        abort();
-    fputs(text, f);
-    fclose(f);
-}
 
 static struct ri_ctx *store_with(const char *kind, const char *file, const char *map)
 {
@@ -36,7 +16,7 @@ static struct ri_ctx *store_with(const char *kind, const char *file, const char 
     struct ri_ingest_opts o = RI_INGEST_OPTS_INIT;
     struct ri_ingest_report rep;
     char p[256];
-    snprintf(p, sizeof(p), "%s/t.db", dir);
+    snprintf(p, sizeof(p), "%s/t.db", fx_dir);
     if (ri_store_open(ctx, p, RI_OPEN_CREATE) != RI_OK)
         abort();
     o.kind = (enum ri_ingest_kind)ri_ingest_kind_parse(kind);
@@ -130,29 +110,29 @@ TEST(metrics_by_hand)
     struct ri_diagnose_opts o = RI_DIAGNOSE_OPTS_INIT;
     const struct ri_decomp_dim *reg;
     char path[256];
-    fresh_dir();
-    write_file("o.csv", "id,created_date,close_date,stage,amount,region,go_live\n"
-                        "a1,2024-01-01,2024-01-11,Closed Won,100,North,2024-01-21\n"
-                        "a2,2024-01-02,2024-01-12,Closed Won,200,North,2024-02-11\n"
-                        "a3,2024-01-03,2024-01-13,Closed Won,300,North,\n"
-                        "a4,2024-01-04,2024-01-14,Closed Won,400,North,\n"
-                        "a5,2024-01-05,2024-01-15,Closed Lost,50,North,\n"
-                        "b1,2024-02-01,2024-02-11,Closed Won,1000,South,\n"
-                        "b2,2024-02-02,2024-02-12,Closed Lost,50,South,\n"
-                        "b3,2024-02-03,2024-02-13,Closed Lost,50,South,\n"
-                        "b4,2024-02-04,2024-02-14,Closed Lost,50,South,\n"
-                        "b5,2024-02-05,2024-02-15,Closed Lost,50,South,\n"
-                        "c1,2024-04-01,2024-04-11,Closed Won,100,North,\n"
-                        "c2,2024-04-02,2024-04-12,Closed Won,100,North,\n"
-                        "c3,2024-04-03,2024-04-13,Closed Lost,100,North,\n"
-                        "c4,2024-04-04,2024-04-14,Closed Lost,100,North,\n"
-                        "c5,2024-04-05,2024-04-15,Closed Lost,100,North,\n"
-                        "d1,2024-05-01,2024-05-11,Closed Won,100,South,\n"
-                        "d2,2024-05-02,2024-05-12,Closed Lost,100,South,\n"
-                        "d3,2024-05-03,2024-05-13,Closed Lost,100,South,\n"
-                        "d4,2024-05-04,2024-05-14,Closed Lost,100,South,\n"
-                        "d5,2024-05-05,2024-05-15,Closed Lost,100,South,\n");
-    snprintf(path, sizeof(path), "%s/o.csv", dir);
+    fx_fresh_dir("diag");
+    fx_write("o.csv", "id,created_date,close_date,stage,amount,region,go_live\n"
+                      "a1,2024-01-01,2024-01-11,Closed Won,100,North,2024-01-21\n"
+                      "a2,2024-01-02,2024-01-12,Closed Won,200,North,2024-02-11\n"
+                      "a3,2024-01-03,2024-01-13,Closed Won,300,North,\n"
+                      "a4,2024-01-04,2024-01-14,Closed Won,400,North,\n"
+                      "a5,2024-01-05,2024-01-15,Closed Lost,50,North,\n"
+                      "b1,2024-02-01,2024-02-11,Closed Won,1000,South,\n"
+                      "b2,2024-02-02,2024-02-12,Closed Lost,50,South,\n"
+                      "b3,2024-02-03,2024-02-13,Closed Lost,50,South,\n"
+                      "b4,2024-02-04,2024-02-14,Closed Lost,50,South,\n"
+                      "b5,2024-02-05,2024-02-15,Closed Lost,50,South,\n"
+                      "c1,2024-04-01,2024-04-11,Closed Won,100,North,\n"
+                      "c2,2024-04-02,2024-04-12,Closed Won,100,North,\n"
+                      "c3,2024-04-03,2024-04-13,Closed Lost,100,North,\n"
+                      "c4,2024-04-04,2024-04-14,Closed Lost,100,North,\n"
+                      "c5,2024-04-05,2024-04-15,Closed Lost,100,North,\n"
+                      "d1,2024-05-01,2024-05-11,Closed Won,100,South,\n"
+                      "d2,2024-05-02,2024-05-12,Closed Lost,100,South,\n"
+                      "d3,2024-05-03,2024-05-13,Closed Lost,100,South,\n"
+                      "d4,2024-05-04,2024-05-14,Closed Lost,100,South,\n"
+                      "d5,2024-05-05,2024-05-15,Closed Lost,100,South,\n");
+    snprintf(path, sizeof(path), "%s/o.csv", fx_dir);
     ctx = store_with("opportunities", path, NULL);
     ri_parse_date("2024-07-01", 10, RI_DATE_ISO, &o.as_of);
     o.min_n = 1;
@@ -207,7 +187,7 @@ TEST(no_false_alarm_on_skygeni)
         fprintf(stderr, "skipped: ../shared/data not found\n");
         return;
     }
-    fresh_dir();
+    fx_fresh_dir("diag");
     ctx =
         store_with("opportunities", "../shared/data/skygeni_b2b_saas_deals/skygeni_sales_data.csv",
                    "examples/mappings/skygeni.ini");
@@ -236,12 +216,12 @@ TEST(planted_decline_on_top)
     const struct ri_decomp_dim *reg, *ind, *src;
     char path[256];
     int outbound_up = 0;
-    fresh_dir();
-    so.outdir = dir;
+    fx_fresh_dir("diag");
+    so.outdir = fx_dir;
     so.deals = 20000;
     REQUIRE(ri_simulate(ctx, &so, &sr) == RI_OK);
     ri_ctx_free(ctx);
-    snprintf(path, sizeof(path), "%s/opportunities.csv", dir);
+    snprintf(path, sizeof(path), "%s/opportunities.csv", fx_dir);
     ctx = store_with("opportunities", path, NULL);
     REQUIRE(ri_diagnose(ctx, &o, &d) == RI_OK);
     CHECK(d->periods[d->p1].cell.rate.est < d->periods[d->p0].cell.rate.est);

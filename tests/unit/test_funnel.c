@@ -30,6 +30,7 @@
  *   Y00..Y09 lost: P@d0 Q@d0+20 Pr@d0+40 N@d0+45 Lost@d0+55
  */
 #include "harness.h"
+#include "fixture.h"
 #include "funnel.h"
 
 #include <dirent.h>
@@ -37,7 +38,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static char dir[64];
 static struct ri_ctx *ctx;
 static struct ri_history *h;
 static int32_t *segs;
@@ -60,18 +60,6 @@ static void remove_tree(const char *path)
     }
     closedir(d);
     rmdir(path);
-}
-
-static void write_file(const char *name, const char *text)
-{
-    char p[256];
-    FILE *f;
-    snprintf(p, sizeof(p), "%s/%s", dir, name);
-    f = fopen(p, "w");
-    if (!f)
-        abort();
-    fputs(text, f);
-    fclose(f);
 }
 
 static void load(struct ri_ctx *c, const char *kind, const char *path, const char *map)
@@ -137,13 +125,11 @@ static void setup(void)
     struct ri_buf o = RI_BUF_INIT, hs = RI_BUF_INIT;
     char p[256], m[256];
     size_t n;
-    snprintf(dir, sizeof(dir), "/tmp/ri-funnel-XXXXXX");
-    if (!mkdtemp(dir))
-        abort();
-    write_file("map.ini", "[stages]\n"
-                          "order = Prospecting, Qualification, Proposal, Negotiation, Closed Won, "
-                          "Closed Lost\n"
-                          "won = Closed Won\nlost = Closed Lost\nlate = Negotiation\n");
+    fx_fresh_dir("funnel");
+    fx_write("map.ini", "[stages]\n"
+                        "order = Prospecting, Qualification, Proposal, Negotiation, Closed Won, "
+                        "Closed Lost\n"
+                        "won = Closed Won\nlost = Closed Lost\nlate = Negotiation\n");
     ri_buf_adds(&o, "id,created_date,stage,amount,close_date,owner\n"
                     "A,2024-01-01,Closed Won,100,2024-03-01,ann\n"
                     "B,2024-01-01,Closed Won,100,2024-02-05,ann\n"
@@ -187,19 +173,19 @@ static void setup(void)
     gen_deals(&o, &hs, 'W', 59);
     gen_deals(&o, &hs, 'X', 10);
     gen_deals(&o, &hs, 'Y', 10);
-    write_file("o.csv", o.buf);
-    write_file("h.csv", hs.buf);
+    fx_write("o.csv", o.buf);
+    fx_write("h.csv", hs.buf);
     ri_buf_release(&o);
     ri_buf_release(&hs);
 
     ctx = ri_ctx_new();
-    snprintf(p, sizeof(p), "%s/t.db", dir);
+    snprintf(p, sizeof(p), "%s/t.db", fx_dir);
     if (ri_store_open(ctx, p, RI_OPEN_CREATE) != RI_OK)
         abort();
-    snprintf(p, sizeof(p), "%s/o.csv", dir);
-    snprintf(m, sizeof(m), "%s/map.ini", dir);
+    snprintf(p, sizeof(p), "%s/o.csv", fx_dir);
+    snprintf(m, sizeof(m), "%s/map.ini", fx_dir);
     load(ctx, "opportunities", p, m);
-    snprintf(p, sizeof(p), "%s/h.csv", dir);
+    snprintf(p, sizeof(p), "%s/h.csv", fx_dir);
     load(ctx, "history", p, NULL);
     if (ri_history_load(ctx, &h) != RI_OK)
         abort();
@@ -738,6 +724,6 @@ int main(void)
     free(hand);
     ri_history_free(h);
     ri_ctx_free(ctx);
-    remove_tree(dir);
+    remove_tree(fx_dir);
     return DONE();
 }

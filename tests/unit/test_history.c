@@ -6,36 +6,24 @@
  * hand; the comments give the reasoning.
  */
 #include "harness.h"
+#include "fixture.h"
 #include "revintel.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-static char dir[64];
 static struct ri_ctx *ctx;
 static struct ri_history *h;
 static struct ri_asof_state st;
-
-static void write_file(const char *name, const char *text)
-{
-    char p[256];
-    FILE *f;
-    snprintf(p, sizeof(p), "%s/%s", dir, name);
-    f = fopen(p, "w");
-    if (!f)
-        abort();
-    fputs(text, f);
-    fclose(f);
-}
 
 static void load(const char *kind, const char *name, const char *map)
 {
     struct ri_ingest_opts o = RI_INGEST_OPTS_INIT;
     struct ri_ingest_report rep;
     char p[256], m[256];
-    snprintf(p, sizeof(p), "%s/%s", dir, name);
-    snprintf(m, sizeof(m), "%s/%s", dir, map ? map : "");
+    snprintf(p, sizeof(p), "%s/%s", fx_dir, name);
+    snprintf(m, sizeof(m), "%s/%s", fx_dir, map ? map : "");
     o.kind = (enum ri_ingest_kind)ri_ingest_kind_parse(kind);
     o.path = p;
     o.map = map ? m : NULL;
@@ -70,34 +58,32 @@ static const char *stage_at(const char *id, const char *when)
 static void setup(void)
 {
     char p[256];
-    snprintf(dir, sizeof(dir), "/tmp/ri-hist-XXXXXX");
-    if (!mkdtemp(dir))
-        abort();
-    write_file("map.ini", "[stages]\n"
-                          "order = Prospecting, Qualification, Proposal, Negotiation, Closed Won, "
-                          "Closed Lost\n"
-                          "won = Closed Won\nlost = Closed Lost\nlate = Negotiation\n");
-    write_file("o.csv", "id,created_date,stage,amount,close_date,owner\n"
-                        /* P: a path with a skip, a regression and a win */
-                        "P,2024-01-01,Closed Won,900,2024-03-01,ann\n"
-                        /* Q: history never reaches a terminal row; its row says lost */
-                        "Q,2024-01-01,Closed Lost,500,2024-02-15,bob\n"
-                        /* R: no history; open */
-                        "R,2024-01-10,Proposal,300,2024-06-01,ann\n"
-                        /* S: no history; won on 2024-02-20 */
-                        "S,2024-01-05,Closed Won,700,2024-02-20,bob\n"
-                        /* T: created later than the dates asked */
-                        "T,2024-05-01,Prospecting,100,2024-07-01,bob\n");
-    write_file("h.csv", "opportunity_id,stage,changed_at,amount,close_date\n"
-                        "P,Prospecting,2024-01-01,1000,2024-02-01\n"
-                        "P,Proposal,2024-01-10,,\n"                   /* skip over Qualification */
-                        "P,Qualification,2024-01-20,800,2024-02-15\n" /* regression; push */
-                        "P,Negotiation,2024-02-01,900,\n"             /* skip over Proposal */
-                        "P,Closed Won,2024-03-01,,\n"
-                        "Q,Qualification,2024-01-01,,\n"
-                        "Q,Negotiation,2024-02-01,,\n");
+    fx_fresh_dir("hist");
+    fx_write("map.ini", "[stages]\n"
+                        "order = Prospecting, Qualification, Proposal, Negotiation, Closed Won, "
+                        "Closed Lost\n"
+                        "won = Closed Won\nlost = Closed Lost\nlate = Negotiation\n");
+    fx_write("o.csv", "id,created_date,stage,amount,close_date,owner\n"
+                      /* P: a path with a skip, a regression and a win */
+                      "P,2024-01-01,Closed Won,900,2024-03-01,ann\n"
+                      /* Q: history never reaches a terminal row; its row says lost */
+                      "Q,2024-01-01,Closed Lost,500,2024-02-15,bob\n"
+                      /* R: no history; open */
+                      "R,2024-01-10,Proposal,300,2024-06-01,ann\n"
+                      /* S: no history; won on 2024-02-20 */
+                      "S,2024-01-05,Closed Won,700,2024-02-20,bob\n"
+                      /* T: created later than the dates asked */
+                      "T,2024-05-01,Prospecting,100,2024-07-01,bob\n");
+    fx_write("h.csv", "opportunity_id,stage,changed_at,amount,close_date\n"
+                      "P,Prospecting,2024-01-01,1000,2024-02-01\n"
+                      "P,Proposal,2024-01-10,,\n"                   /* skip over Qualification */
+                      "P,Qualification,2024-01-20,800,2024-02-15\n" /* regression; push */
+                      "P,Negotiation,2024-02-01,900,\n"             /* skip over Proposal */
+                      "P,Closed Won,2024-03-01,,\n"
+                      "Q,Qualification,2024-01-01,,\n"
+                      "Q,Negotiation,2024-02-01,,\n");
     ctx = ri_ctx_new();
-    snprintf(p, sizeof(p), "%s/t.db", dir);
+    snprintf(p, sizeof(p), "%s/t.db", fx_dir);
     if (ri_store_open(ctx, p, RI_OPEN_CREATE) != RI_OK)
         abort();
     load("opportunities", "o.csv", "map.ini");
