@@ -44,7 +44,10 @@ ri_err ri_stmt_step(struct ri_ctx *ctx, struct ri_stmt *s);
 ri_err ri_stmt_run(struct ri_ctx *ctx, struct ri_stmt *s);
 int ri_stmt_is_null(struct ri_stmt *s, int col);
 int64_t ri_stmt_i64(struct ri_stmt *s, int col);
-double ri_stmt_f64(struct ri_stmt *s, int col);   /* NULL gives NAN */
+double ri_stmt_f64(struct ri_stmt *s, int col); /* NULL gives NAN */
+/* The column as a double with no NULL check (NULL reads 0): for columns the query made
+ * non-NULL, in loops over millions of rows. */
+double ri_stmt_double(struct ri_stmt *s, int col);
 ri_time ri_stmt_time(struct ri_stmt *s, int col); /* NULL gives RI_TIME_NONE */
 const char *ri_stmt_text(struct ri_stmt *s, int col, size_t *len /* OUT, may be NULL */);
 

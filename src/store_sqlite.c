@@ -317,6 +317,11 @@ double ri_stmt_f64(struct ri_stmt *s, int col)
     return sqlite3_column_double(s->st, col);
 }
 
+double ri_stmt_double(struct ri_stmt *s, int col)
+{
+    return sqlite3_column_double(s->st, col);
+}
+
 ri_time ri_stmt_time(struct ri_stmt *s, int col)
 {
     if (sqlite3_column_type(s->st, col) == SQLITE_NULL)
