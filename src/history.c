@@ -772,6 +772,15 @@ static void replay_deal(const struct ri_history *h, size_t i, ri_time at, struct
         st->amount[i] = st->first_amount[i] = h->cur_amount[i];
     if (st->owner[i] < 0)
         st->owner[i] = h->cur_owner[i];
+    /* an open deal whose events never carry a close date or probability has the row's:
+     * its expected close date as of the last export (a closed deal's row holds the actual
+     * close date, which earlier states must not know) */
+    if (h->cur_status[i] == RI_STATUS_OPEN) {
+        if (st->close_date[i] == RI_TIME_NONE)
+            st->close_date[i] = st->first_close_date[i] = h->cur_close[i];
+        if (isnan(st->probability[i]))
+            st->probability[i] = h->cur_prob[i];
+    }
 
     /* every field but the stage; the stage path is walked below */
     for (k = k0; k < k1 && h->ev_at[k] <= at; k++) {

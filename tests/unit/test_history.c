@@ -73,7 +73,9 @@ static void setup(void)
                       /* S: no history; won on 2024-02-20 */
                       "S,2024-01-05,Closed Won,700,2024-02-20,bob\n"
                       /* T: created later than the dates asked */
-                      "T,2024-05-01,Prospecting,100,2024-07-01,bob\n");
+                      "T,2024-05-01,Prospecting,100,2024-07-01,bob\n"
+                      /* Z: open; its history has no close dates; the row\'s is in the past */
+                      "Z,2024-01-01,Proposal,250,2024-03-01,ann\n");
     fx_write("h.csv", "opportunity_id,stage,changed_at,amount,close_date\n"
                       "P,Prospecting,2024-01-01,1000,2024-02-01\n"
                       "P,Proposal,2024-01-10,,\n"                   /* skip over Qualification */
@@ -81,7 +83,9 @@ static void setup(void)
                       "P,Negotiation,2024-02-01,900,\n"             /* skip over Proposal */
                       "P,Closed Won,2024-03-01,,\n"
                       "Q,Qualification,2024-01-01,,\n"
-                      "Q,Negotiation,2024-02-01,,\n");
+                      "Q,Negotiation,2024-02-01,,\n"
+                      "Z,Prospecting,2024-01-01,,\n"
+                      "Z,Proposal,2024-02-01,,\n");
     ctx = ri_ctx_new();
     snprintf(p, sizeof(p), "%s/t.db", fx_dir);
     if (ri_store_open(ctx, p, RI_OPEN_CREATE) != RI_OK)
@@ -94,8 +98,8 @@ static void setup(void)
 
 TEST(stage_order_is_configured)
 {
-    CHECK_EQ_INT(ri_history_n_deals(h), 5);
-    CHECK_EQ_INT(ri_history_n_events(h), 7);
+    CHECK_EQ_INT(ri_history_n_deals(h), 6);
+    CHECK_EQ_INT(ri_history_n_events(h), 9);
     CHECK_EQ_INT(ri_history_n_stages(h), 6);
     CHECK_STR(ri_history_stage_name(h, 0), "Prospecting");
     CHECK_STR(ri_history_stage_name(h, 3), "Negotiation");
@@ -165,18 +169,32 @@ TEST(deals_without_events_replay_from_their_row)
     CHECK_EQ_INT(st.exists[deal("R")], 1);
 }
 
+/* Z's events carry no close date: while the row is open it takes the row's, so the
+ * zombie check can see that it is overdue. Q's row is closed: before its close, Q's
+ * close date stays the one its events gave (none), never the actual one. */
+TEST(open_row_supplies_close_date)
+{
+    size_t z = deal("Z"), q = deal("Q");
+    CHECK_STR(stage_at("Z", "2024-04-01"), "Proposal");
+    CHECK_EQ_INT(st.close_date[z], day("2024-03-01"));
+    CHECK_EQ_INT(st.status[z], RI_STATUS_OPEN);
+    ri_asof(h, day("2024-02-10"), &st);
+    CHECK_EQ_INT(st.close_date[q], RI_TIME_NONE);
+}
+
 TEST(summary_counts)
 {
     struct ri_asof_summary sum;
-    /* on 2024-03-01: P won (900), Q lost, S won (700), R open (300), T not created */
+    /* on 2024-03-01: P won (900), Q lost, S won (700), R open (300), Z open (250),
+     * T not created */
     ri_asof(h, day("2024-03-01"), &st);
     ri_asof_summarize(&st, &sum);
-    CHECK_EQ_INT(sum.existing, 4);
+    CHECK_EQ_INT(sum.existing, 5);
     CHECK_EQ_INT(sum.won, 2);
     CHECK_EQ_INT(sum.lost, 1);
-    CHECK_EQ_INT(sum.open, 1);
+    CHECK_EQ_INT(sum.open, 2);
     CHECK_NEAR(sum.won_amount, 1600, 1e-9);
-    CHECK_NEAR(sum.open_amount, 300, 1e-9);
+    CHECK_NEAR(sum.open_amount, 550, 1e-9);
     CHECK_EQ_INT(sum.open_late, 0);
 }
 
@@ -283,6 +301,7 @@ int main(void)
     RUN(path_with_skip_regression_and_win);
     RUN(row_closes_a_deal_its_history_leaves_open);
     RUN(deals_without_events_replay_from_their_row);
+    RUN(open_row_supplies_close_date);
     RUN(summary_counts);
     RUN(replay_matches_the_raw_history_of_a_simulated_pipeline);
     ri_asof_state_release(&st);
