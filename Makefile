@@ -132,6 +132,7 @@ fmt:
 
 install: $(BIN)
 	install -D -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/revintel
+	install -D -m 644 docs/revintel.1 $(DESTDIR)$(PREFIX)/share/man/man1/revintel.1
 
 clean:
 	rm -rf build build-san build-fuzz
