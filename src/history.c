@@ -742,9 +742,9 @@ static void replay_deal(const struct ri_history *h, size_t i, ri_time at, struct
 
     st->stage[i] = -1;
     st->stage_since[i] = created;
-    st->amount[i] = st->first_amount[i] = NAN;
+    st->amount[i] = st->first_amount[i] = RI_NAN;
     st->close_date[i] = st->first_close_date[i] = RI_TIME_NONE;
-    st->probability[i] = NAN;
+    st->probability[i] = RI_NAN;
     st->owner[i] = -1;
     st->n_stage_changes[i] = st->n_regressions[i] = st->n_skips[i] = 0;
     st->n_close_pushes[i] = st->n_amount_changes[i] = 0;
