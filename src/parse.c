@@ -876,6 +876,18 @@ static size_t currency_len(const unsigned char *p, const unsigned char *end)
     return 0;
 }
 
+/* Length of the padding, or of one currency marker if none was seen yet (*cur is then
+ * set), at p: what may stand around an amount's digits. 0 if neither. */
+static size_t pad_or_currency(const unsigned char *p, const unsigned char *end, bool *cur)
+{
+    size_t k = pad_len(p, end);
+    if (k == 0 && !*cur) {
+        k = currency_len(p, end);
+        *cur = k > 0;
+    }
+    return k;
+}
+
 /* Picks the decimal separator of an RI_AMOUNT_AUTO number (see the file comment). */
 static unsigned char auto_decimal(size_t ndot, size_t ncomma, const unsigned char *last_dot,
                                   const unsigned char *last_comma, const unsigned char *bend)
@@ -1006,11 +1018,7 @@ ri_err ri_parse_amount(const char *s, size_t len, enum ri_amount_locale loc, dou
             p++;
             continue;
         }
-        k = pad_len(p, end);
-        if (k == 0 && !cur) {
-            k = currency_len(p, end);
-            cur = k > 0;
-        }
+        k = pad_or_currency(p, end, &cur);
         if (k == 0)
             return RI_ERR_PARSE;
         p += k;
@@ -1080,11 +1088,7 @@ ri_err ri_parse_amount(const char *s, size_t len, enum ri_amount_locale loc, dou
             p++;
             continue;
         }
-        k = pad_len(p, end);
-        if (k == 0 && !cur) {
-            k = currency_len(p, end);
-            cur = k > 0;
-        }
+        k = pad_or_currency(p, end, &cur);
         if (k == 0)
             return RI_ERR_PARSE;
         p += k;
