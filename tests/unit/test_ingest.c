@@ -7,6 +7,7 @@
  * hand from the fixture rows written in the test.
  */
 #include "harness.h"
+#include "fixture.h"
 #include "revintel.h"
 #include "../../src/store.h"
 
@@ -16,31 +17,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char dir[64];
-
-static void fresh_dir(void)
-{
-    snprintf(dir, sizeof(dir), "/tmp/ri-test-XXXXXX");
-    if (!mkdtemp(dir))
-        abort();
-}
-
 static const char *path_of(const char *name)
 {
     static char buf[4][256];
     static int k;
     k = (k + 1) % 4;
-    snprintf(buf[k], sizeof(buf[k]), "%s/%s", dir, name);
+    snprintf(buf[k], sizeof(buf[k]), "%s/%s", fx_dir, name);
     return buf[k];
-}
-
-static void write_file(const char *name, const char *text)
-{
-    FILE *f = fopen(path_of(name), "wb");
-    if (!f)
-        abort();
-    fputs(text, f);
-    fclose(f);
 }
 
 static struct ri_ctx *open_store(void)
@@ -93,8 +76,8 @@ TEST(quarantine_reasons_and_reconcile)
 {
     struct ri_ingest_report rep;
     struct ri_ctx *ctx;
-    fresh_dir();
-    write_file("o.csv", bad_opps);
+    fx_fresh_dir("test");
+    fx_write("o.csv", bad_opps);
     ctx = open_store();
     REQUIRE(ingest(ctx, RI_KIND_OPPORTUNITIES, "o.csv", NULL, NULL, &rep) == RI_OK);
     CHECK_EQ_INT(rep.rows_read, 10);
@@ -128,12 +111,12 @@ TEST(duplicates_and_conflicts)
 {
     struct ri_ingest_report rep;
     struct ri_ctx *ctx;
-    fresh_dir();
-    write_file("o.csv", "id,created_date,stage\n"
-                        "D1,2024-01-01,Prospecting\n"
-                        "D1,2024-01-01,Prospecting\n" /* exact duplicate */
-                        "D1,2024-01-01,Negotiation\n" /* same id, other values */
-                        "D2,2024-01-02,Prospecting\n");
+    fx_fresh_dir("test");
+    fx_write("o.csv", "id,created_date,stage\n"
+                      "D1,2024-01-01,Prospecting\n"
+                      "D1,2024-01-01,Prospecting\n" /* exact duplicate */
+                      "D1,2024-01-01,Negotiation\n" /* same id, other values */
+                      "D2,2024-01-02,Prospecting\n");
     ctx = open_store();
     REQUIRE(ingest(ctx, RI_KIND_OPPORTUNITIES, "o.csv", NULL, NULL, &rep) == RI_OK);
     CHECK_EQ_INT(rep.rows_accepted, 2);
@@ -150,16 +133,16 @@ TEST(snapshot_diff_events_and_deletion)
 {
     struct ri_ingest_report rep;
     struct ri_ctx *ctx;
-    fresh_dir();
-    write_file("s1.csv", "id,created_date,stage,amount,close_date,owner\n"
-                         "S1,2024-01-01,Prospecting,1000,2024-03-01,ann\n"
-                         "S2,2024-01-02,Proposal,2000,2024-03-15,bob\n"
-                         "S3,2024-01-03,Prospecting,3000,2024-04-01,ann\n");
+    fx_fresh_dir("test");
+    fx_write("s1.csv", "id,created_date,stage,amount,close_date,owner\n"
+                       "S1,2024-01-01,Prospecting,1000,2024-03-01,ann\n"
+                       "S2,2024-01-02,Proposal,2000,2024-03-15,bob\n"
+                       "S3,2024-01-03,Prospecting,3000,2024-04-01,ann\n");
     /* a week later: S1 moved and its close date slipped; S2 unchanged; S3 gone; S4 new */
-    write_file("s2.csv", "id,created_date,stage,amount,close_date,owner\n"
-                         "S1,2024-01-01,Proposal,1000,2024-03-20,ann\n"
-                         "S2,2024-01-02,Proposal,2000,2024-03-15,bob\n"
-                         "S4,2024-01-20,Prospecting,4000,2024-05-01,bob\n");
+    fx_write("s2.csv", "id,created_date,stage,amount,close_date,owner\n"
+                       "S1,2024-01-01,Proposal,1000,2024-03-20,ann\n"
+                       "S2,2024-01-02,Proposal,2000,2024-03-15,bob\n"
+                       "S4,2024-01-20,Prospecting,4000,2024-05-01,bob\n");
     ctx = open_store();
     REQUIRE(ingest(ctx, RI_KIND_OPPORTUNITIES, "s1.csv", NULL, "2024-01-31", &rep) == RI_OK);
     CHECK_EQ_INT(rep.deals_new, 3);
@@ -217,8 +200,8 @@ TEST(same_file_twice_changes_nothing)
 {
     struct ri_ingest_report rep;
     struct ri_ctx *ctx;
-    fresh_dir();
-    write_file("o.csv", bad_opps);
+    fx_fresh_dir("test");
+    fx_write("o.csv", bad_opps);
     ctx = open_store();
     REQUIRE(ingest(ctx, RI_KIND_OPPORTUNITIES, "o.csv", NULL, NULL, &rep) == RI_OK);
     REQUIRE(ingest(ctx, RI_KIND_OPPORTUNITIES, "o.csv", NULL, NULL, &rep) == RI_OK);
@@ -233,17 +216,17 @@ TEST(history_rows_become_events_once)
 {
     struct ri_ingest_report rep;
     struct ri_ctx *ctx;
-    fresh_dir();
-    write_file("o.csv", "id,created_date,stage\nH1,2024-01-01,Proposal\nH2,2024-01-01,MQL\n");
-    write_file("h1.csv", "opportunity_id,stage,changed_at\n"
-                         "H1,Prospecting,2024-01-01\n"
-                         "H1,Proposal,2024-01-10\n"
-                         "H9,Proposal,2024-01-10\n"); /* unknown deal */
+    fx_fresh_dir("test");
+    fx_write("o.csv", "id,created_date,stage\nH1,2024-01-01,Proposal\nH2,2024-01-01,MQL\n");
+    fx_write("h1.csv", "opportunity_id,stage,changed_at\n"
+                       "H1,Prospecting,2024-01-01\n"
+                       "H1,Proposal,2024-01-10\n"
+                       "H9,Proposal,2024-01-10\n"); /* unknown deal */
     /* a later, cumulative export: the two known rows again plus a new one */
-    write_file("h2.csv", "opportunity_id,stage,changed_at\n"
-                         "H1,Prospecting,2024-01-01\n"
-                         "H1,Proposal,2024-01-10\n"
-                         "H1,Closed Won,2024-02-01\n");
+    fx_write("h2.csv", "opportunity_id,stage,changed_at\n"
+                       "H1,Prospecting,2024-01-01\n"
+                       "H1,Proposal,2024-01-10\n"
+                       "H1,Closed Won,2024-02-01\n");
     ctx = open_store();
     REQUIRE(ingest(ctx, RI_KIND_OPPORTUNITIES, "o.csv", NULL, "2024-01-15", &rep) == RI_OK);
     REQUIRE(ingest(ctx, RI_KIND_HISTORY, "h1.csv", NULL, NULL, &rep) == RI_OK);
@@ -266,15 +249,15 @@ TEST(mapping_file_constants_values_and_events)
 {
     struct ri_ingest_report rep;
     struct ri_ctx *ctx;
-    fresh_dir();
-    write_file("m.ini", "[file]\nkind = opportunities\ndate_format = eu\ndecimal = comma\n"
-                        "[columns]\nid = Deal Number\ncreated_date = Opened\namount = Value\n"
-                        "[constants]\nstage = Closed Won\n"
-                        "[values.region]\nEMEA-N = EMEA\n"
-                        "[events]\nQualified On = Qualification\n");
-    write_file("o.csv", "Deal Number;Opened;Value;Region;Qualified On\n"
-                        "X1;05.03.2024;1.234,50;EMEA-N;10.03.2024\n"
-                        "X2;06.03.2024;99,00;APAC;\n");
+    fx_fresh_dir("test");
+    fx_write("m.ini", "[file]\nkind = opportunities\ndate_format = eu\ndecimal = comma\n"
+                      "[columns]\nid = Deal Number\ncreated_date = Opened\namount = Value\n"
+                      "[constants]\nstage = Closed Won\n"
+                      "[values.region]\nEMEA-N = EMEA\n"
+                      "[events]\nQualified On = Qualification\n");
+    fx_write("o.csv", "Deal Number;Opened;Value;Region;Qualified On\n"
+                      "X1;05.03.2024;1.234,50;EMEA-N;10.03.2024\n"
+                      "X2;06.03.2024;99,00;APAC;\n");
     ctx = open_store();
     REQUIRE(ingest(ctx, RI_KIND_OPPORTUNITIES, "o.csv", "m.ini", NULL, &rep) == RI_OK);
     CHECK_EQ_INT(rep.rows_accepted, 2);
@@ -294,14 +277,14 @@ TEST(hubspot_export_with_date_entered_columns)
 {
     struct ri_ingest_report rep;
     struct ri_ctx *ctx;
-    fresh_dir();
-    write_file("hs.csv",
-               "Record ID,Deal Name,Deal Stage,Create Date,Close Date,Amount,Deal owner,"
-               "\"Date entered \"\"Appointment Scheduled (Sales Pipeline)\"\"\","
-               "\"Date entered \"\"Closed Won (Sales Pipeline)\"\"\"\n"
-               "101,Acme renewal,Closed Won,2024-01-02 09:15,2024-02-20,\"5,000\",Kim,"
-               "2024-01-02 09:15,2024-02-20 16:00\n"
-               "102,Beta pilot,Appointment Scheduled,2024-01-05,2024-04-01,800,Lee,2024-01-06,\n");
+    fx_fresh_dir("test");
+    fx_write("hs.csv",
+             "Record ID,Deal Name,Deal Stage,Create Date,Close Date,Amount,Deal owner,"
+             "\"Date entered \"\"Appointment Scheduled (Sales Pipeline)\"\"\","
+             "\"Date entered \"\"Closed Won (Sales Pipeline)\"\"\"\n"
+             "101,Acme renewal,Closed Won,2024-01-02 09:15,2024-02-20,\"5,000\",Kim,"
+             "2024-01-02 09:15,2024-02-20 16:00\n"
+             "102,Beta pilot,Appointment Scheduled,2024-01-05,2024-04-01,800,Lee,2024-01-06,\n");
     ctx = open_store();
     REQUIRE(ingest(ctx, RI_KIND_OPPORTUNITIES, "hs.csv", "hubspot", NULL, &rep) == RI_OK);
     CHECK_EQ_INT(rep.rows_accepted, 2);
@@ -322,14 +305,14 @@ TEST(salesforce_report_names_and_booleans)
 {
     struct ri_ingest_report rep;
     struct ri_ctx *ctx;
-    fresh_dir();
-    write_file("sf.csv", "Opportunity ID,Opportunity Name,Account Name,Opportunity Owner,Stage,"
-                         "Amount,Probability (%),Close Date,Created Date,Lead Source,Type,"
-                         "Forecast Category,Closed,Won,Fiscal Period\n"
-                         "0061,Big one,Acme,Ann,Negotiation/Review,\"$120,000.00\",90,"
-                         "3/31/2024,1/15/2024,Web,New Business,Commit,FALSE,FALSE,Q1-2024\n"
-                         "0062,Lost one,Beta,Bob,Closed Lost,\"$5,000.00\",0,2/28/2024,"
-                         "1/20/2024,Partner,New Business,Omitted,TRUE,FALSE,Q1-2024\n");
+    fx_fresh_dir("test");
+    fx_write("sf.csv", "Opportunity ID,Opportunity Name,Account Name,Opportunity Owner,Stage,"
+                       "Amount,Probability (%),Close Date,Created Date,Lead Source,Type,"
+                       "Forecast Category,Closed,Won,Fiscal Period\n"
+                       "0061,Big one,Acme,Ann,Negotiation/Review,\"$120,000.00\",90,"
+                       "3/31/2024,1/15/2024,Web,New Business,Commit,FALSE,FALSE,Q1-2024\n"
+                       "0062,Lost one,Beta,Bob,Closed Lost,\"$5,000.00\",0,2/28/2024,"
+                       "1/20/2024,Partner,New Business,Omitted,TRUE,FALSE,Q1-2024\n");
     ctx = open_store();
     REQUIRE(ingest(ctx, RI_KIND_OPPORTUNITIES, "sf.csv", "salesforce", NULL, &rep) == RI_OK);
     CHECK_EQ_INT(rep.rows_accepted, 2);
@@ -349,9 +332,9 @@ TEST(errors_name_the_file_and_write_nothing)
 {
     struct ri_ingest_report rep;
     struct ri_ctx *ctx;
-    fresh_dir();
-    write_file("nohdr.csv", "foo,bar\n1,2\n");
-    write_file("bad.ini", "[file]\nkind = opportunities\n[columns]\nnot_a_field = x\n");
+    fx_fresh_dir("test");
+    fx_write("nohdr.csv", "foo,bar\n1,2\n");
+    fx_write("bad.ini", "[file]\nkind = opportunities\n[columns]\nnot_a_field = x\n");
     ctx = open_store();
     CHECK(ingest(ctx, RI_KIND_OPPORTUNITIES, "missing.csv", NULL, NULL, &rep) == RI_ERR_IO);
     CHECK(strstr(ri_errmsg(ctx), "missing.csv") != NULL);
@@ -370,8 +353,8 @@ TEST(killed_midway_leaves_store_unchanged)
     FILE *f;
     pid_t pid;
     int status = 0;
-    fresh_dir();
-    write_file("first.csv", "id,created_date,stage\nK0,2024-01-01,Prospecting\n");
+    fx_fresh_dir("test");
+    fx_write("first.csv", "id,created_date,stage\nK0,2024-01-01,Prospecting\n");
     f = fopen(path_of("big.csv"), "w");
     REQUIRE(f != NULL);
     fputs("id,created_date,stage,amount\n", f);
@@ -408,7 +391,7 @@ TEST(store_migrates_older_and_refuses_newer)
 {
     struct ri_ctx *ctx = ri_ctx_new();
     int64_t v = 0;
-    fresh_dir();
+    fx_fresh_dir("test");
     /* a version-1 store (the first migration only), holding one snapshot */
     {
         struct ri_store *st = NULL;
