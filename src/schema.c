@@ -148,6 +148,31 @@ static const char *const migrations[] = {
     "CREATE TABLE diag_metrics(\n"
     "  run_id INTEGER NOT NULL REFERENCES diag_runs(id), name TEXT NOT NULL, value REAL,\n"
     "  text TEXT);\n",
+
+    /* 3 -> 4: columnar caches of what diagnose and the models load (keyed by the data
+     * generation, meta 'data_generation', bumped by every ingest); the model registry;
+     * the scores of open deals, one run per as-of date, kept so that a change since the
+     * last run shows */
+    "CREATE TABLE col_cache(name TEXT PRIMARY KEY, generation INTEGER NOT NULL,\n"
+    "  data BLOB NOT NULL);\n"
+    "CREATE TABLE models(\n"
+    "  id INTEGER PRIMARY KEY, created_at INTEGER NOT NULL, kind TEXT NOT NULL,\n"
+    "  active INTEGER NOT NULL DEFAULT 0, protocol TEXT, train_from INTEGER,\n"
+    "  train_to INTEGER, cutoff INTEGER, seed INTEGER, rows INTEGER, deals INTEGER,\n"
+    "  features TEXT NOT NULL, metrics TEXT, calibrator TEXT, stage_model TEXT,\n"
+    "  baseline TEXT, encoding TEXT, booster BLOB);\n"
+    "CREATE TABLE score_runs(\n"
+    "  id INTEGER PRIMARY KEY, created_at INTEGER NOT NULL, as_of INTEGER NOT NULL,\n"
+    "  model_id INTEGER REFERENCES models(id), deals INTEGER, expected_won REAL,\n"
+    "  signal INTEGER);\n"
+    "CREATE TABLE scores(\n"
+    "  run_id INTEGER NOT NULL REFERENCES score_runs(id), deal_id INTEGER NOT NULL,\n"
+    "  p_win REAL, tier TEXT, p_stage REAL, p_rep REAL, margin REAL, base REAL,\n"
+    "  reasons TEXT, PRIMARY KEY (run_id, deal_id)) WITHOUT ROWID;\n"
+    "CREATE VIEW v_scores AS SELECT r.as_of AS as_of_t, date(r.as_of, 'unixepoch') AS as_of,\n"
+    "  d.crm_id, d.name, d.owner, d.stage, d.amount, s.p_win, s.tier, s.p_stage, s.p_rep,\n"
+    "  s.reasons, s.run_id FROM scores s JOIN score_runs r ON r.id = s.run_id\n"
+    "  JOIN deals d ON d.id = s.deal_id;\n",
 };
 
 int ri_schema_version_current(void)
