@@ -404,7 +404,9 @@ TEST(store_migrates_older_and_refuses_newer)
                               "DROP TABLE diag_segments; DROP TABLE diag_decomposition; "
                               "DROP TABLE diag_funnel; DROP TABLE diag_zombies; "
                               "DROP TABLE diag_cycle; DROP TABLE diag_reps; "
-                              "DROP TABLE diag_metrics; "
+                              "DROP TABLE diag_metrics; DROP VIEW v_scores; "
+                              "DROP TABLE scores; DROP TABLE score_runs; DROP TABLE models; "
+                              "DROP TABLE col_cache; "
                               "INSERT INTO snapshots(kind, file, ingested_at) VALUES "
                               "('opportunities', 'old.csv', 0); PRAGMA user_version = 1") == RI_OK);
     }
