@@ -281,6 +281,9 @@ ri_err ri_asof_state_init(struct ri_asof_state *st, const struct ri_history *h);
 void ri_asof_state_release(struct ri_asof_state *st);
 /* Replays every deal's events up to and including T into st. */
 ri_err ri_asof(const struct ri_history *h, ri_time at, struct ri_asof_state *st);
+/* Replays deal i alone up to and including T into row i of st (the other rows are left
+ * as they are; st->at is not changed). */
+ri_err ri_asof_deal(const struct ri_history *h, size_t i, ri_time at, struct ri_asof_state *st);
 
 /* Totals of a replayed state: what existed at st->at. */
 struct ri_asof_summary {

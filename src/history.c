@@ -882,6 +882,22 @@ ri_err ri_asof(const struct ri_history *h, ri_time at, struct ri_asof_state *st)
     return RI_OK;
 }
 
+ri_err ri_asof_deal(const struct ri_history *h, size_t i, ri_time at, struct ri_asof_state *st)
+{
+    ri_time c;
+    if (st->n != h->n || i >= h->n)
+        return RI_ERR_INVALID;
+    c = h->created[i];
+    if (c != RI_TIME_NONE && c > at) {
+        st->exists[i] = 0;
+        st->status[i] = RI_STATUS_NONE;
+        st->stage[i] = -1;
+        return RI_OK;
+    }
+    replay_deal(h, i, at, st);
+    return RI_OK;
+}
+
 void ri_asof_summarize(const struct ri_asof_state *st, struct ri_asof_summary *out)
 {
     memset(out, 0, sizeof(*out));
