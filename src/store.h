@@ -36,6 +36,8 @@ void ri_stmt_bind_f64(struct ri_stmt *s, int idx, double v); /* NAN binds NULL *
 /* Binds text without copying it: v must stay valid until the statement is stepped
  * (ri_stmt_run / ri_stmt_step) or reset. NULL binds NULL. */
 void ri_stmt_bind_text(struct ri_stmt *s, int idx, const char *v, size_t len);
+/* Binds bytes without copying them (as ri_stmt_bind_text); NULL binds NULL. */
+void ri_stmt_bind_blob(struct ri_stmt *s, int idx, const void *v, size_t len);
 void ri_stmt_bind_time(struct ri_stmt *s, int idx, ri_time t); /* RI_TIME_NONE: NULL */
 void ri_stmt_bind_null(struct ri_stmt *s, int idx);
 /* RI_OK: a row is ready; RI_ERR_NOTFOUND: done; else a failure recorded on ctx. */
@@ -51,6 +53,8 @@ double ri_stmt_double(struct ri_stmt *s, int col);
 ri_time ri_stmt_time(struct ri_stmt *s, int col); /* NULL gives RI_TIME_NONE */
 const char *ri_stmt_text(struct ri_stmt *s, int col, size_t *len /* OUT, may be NULL */);
 
+/* The column's bytes (NULL for NULL), valid until the next step. */
+const void *ri_stmt_blob(struct ri_stmt *s, int col, size_t *len /* OUT, may be NULL */);
 /* Convenience: single integer result of a query (e.g. SELECT count(*) ...). */
 ri_err ri_store_query_i64(struct ri_ctx *ctx, struct ri_store *st, const char *sql,
                           int64_t *out /* OUT */);

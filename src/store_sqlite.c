@@ -266,6 +266,14 @@ void ri_stmt_bind_text(struct ri_stmt *s, int idx, const char *v, size_t len)
         sqlite3_bind_text64(s->st, idx, v, len, SQLITE_STATIC, SQLITE_UTF8);
 }
 
+void ri_stmt_bind_blob(struct ri_stmt *s, int idx, const void *v, size_t len)
+{
+    if (!v)
+        sqlite3_bind_null(s->st, idx);
+    else
+        sqlite3_bind_blob64(s->st, idx, v, len, SQLITE_STATIC);
+}
+
 void ri_stmt_bind_time(struct ri_stmt *s, int idx, ri_time t)
 {
     if (t == RI_TIME_NONE)
@@ -335,6 +343,14 @@ const char *ri_stmt_text(struct ri_stmt *s, int col, size_t *len)
     if (len)
         *len = t ? (size_t)sqlite3_column_bytes(s->st, col) : 0;
     return t;
+}
+
+const void *ri_stmt_blob(struct ri_stmt *s, int col, size_t *len)
+{
+    const void *b = sqlite3_column_blob(s->st, col);
+    if (len)
+        *len = b ? (size_t)sqlite3_column_bytes(s->st, col) : 0;
+    return b;
 }
 
 ri_err ri_store_query_i64(struct ri_ctx *ctx, struct ri_store *st, const char *sql, int64_t *out)
