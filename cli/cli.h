@@ -47,6 +47,10 @@ CMD(ingest);
 CMD(quality);
 CMD(diagnose);
 CMD(simulate);
+CMD(train);
+CMD(evaluate);
+CMD(score);
+CMD(explain);
 CMD(demo);
 CMD(version);
 

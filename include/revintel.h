@@ -293,6 +293,54 @@ struct ri_asof_summary {
 };
 void ri_asof_summarize(const struct ri_asof_state *st, struct ri_asof_summary *out /* OUT */);
 
+/* ------------------------------------------------------------------ models */
+
+/* Options of `train`, `evaluate`, `score` and `explain`. */
+struct ri_model_opts {
+    ri_time as_of;   /* RI_TIME_NONE: the latest date in the store */
+    ri_time cutoff;  /* evaluation: deals open at this date are the test set; NONE: as_of - 180 d */
+    int cal_days;    /* calibration window before each fit date, days (90) */
+    int origins;     /* rolling-origin evaluations, 90 days apart (1) */
+    int folds;       /* static data sets: k of the k-fold (5) */
+    int trees, max_depth, threads;
+    double eta;
+    uint64_t seed;
+    int with_p_rep;  /* the rep-entered probability as a feature (1) */
+    size_t max_rows; /* cap on training snapshots (2,000,000) */
+};
+#define RI_MODEL_OPTS_INIT                                                                         \
+ {                                                                                                 \
+  RI_TIME_NONE, RI_TIME_NONE, 90, 1, 5, 300, 6, 2, 0.05, 1, 1, 2000000                             \
+ }
+
+/* What a command found: the report as text and JSON (both owned by the report). */
+struct ri_model_report {
+    char *text, *json;
+    int64_t model_id;   /* the model trained or used, 0 none */
+    int signal;         /* 1: the model separates won from lost reliably */
+    double auc;         /* on the test set (or k-fold), NAN if none */
+    size_t n_scored;
+};
+void ri_model_report_free(struct ri_model_report *r);
+
+/* Trains the stage model, the risk model and its baseline on what was known before the
+ * test cutoff, evaluates them on the deals open then, refits on everything known at as_of
+ * and registers the model (active). */
+ri_err ri_train(struct ri_ctx *ctx, const struct ri_model_opts *o,
+                struct ri_model_report **out /* OUT */);
+/* The evaluation alone (nothing registered), over o->origins rolling origins. */
+ri_err ri_evaluate(struct ri_ctx *ctx, const struct ri_model_opts *o,
+                   struct ri_model_report **out /* OUT */);
+/* Scores every open deal at as_of with the active model: P(win), tier, top reasons; one
+ * score run per as-of date (re-running replaces it). csv (may be NULL) gets a CSV of the
+ * scores, formula-looking texts neutralised. */
+ri_err ri_score(struct ri_ctx *ctx, const struct ri_model_opts *o, char **csv /* OUT */,
+                struct ri_model_report **out /* OUT */);
+/* One deal: its score and reasons, the most similar closed-lost deals and what they share,
+ * and the next best action. */
+ri_err ri_explain(struct ri_ctx *ctx, const struct ri_model_opts *o, const char *deal_id,
+                  struct ri_model_report **out /* OUT */);
+
 /* ------------------------------------------------------------------ diagnose */
 
 enum ri_period { RI_PERIOD_QUARTER = 0, RI_PERIOD_MONTH };

@@ -160,7 +160,7 @@ static const char *const migrations[] = {
     "  active INTEGER NOT NULL DEFAULT 0, protocol TEXT, train_from INTEGER,\n"
     "  train_to INTEGER, cutoff INTEGER, seed INTEGER, rows INTEGER, deals INTEGER,\n"
     "  features TEXT NOT NULL, metrics TEXT, calibrator TEXT, stage_model TEXT,\n"
-    "  baseline TEXT, encoding TEXT, booster BLOB);\n"
+    "  baseline TEXT, encoding TEXT, booster BLOB, sample BLOB);\n"
     "CREATE TABLE score_runs(\n"
     "  id INTEGER PRIMARY KEY, created_at INTEGER NOT NULL, as_of INTEGER NOT NULL,\n"
     "  model_id INTEGER REFERENCES models(id), deals INTEGER, expected_won REAL,\n"
