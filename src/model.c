@@ -527,7 +527,7 @@ static void table_header(struct ri_buf *b)
 
 struct origin_result {
     ri_time at;
-    struct side model, stage, rep, logit;
+    struct side model, stage, strict, rep, logit;
     size_t n_test, n_unlabelled;
 };
 
@@ -594,6 +594,23 @@ static ri_err eval_history_at(struct ri_ctx *ctx, const struct data *d, ri_time 
         eval_side(&res->stage, m.have_sm ? "stage model" : "stage model (none)", ps, test.y,
                   m.have_sm ? test.n : 0, ps);
         eval_side(&res->logit, "logistic baseline", pl, test.y, m.have_lr ? test.n : 0, ps);
+        {
+            /* the stage model on complete sequences only, scored on the same rows */
+            struct ri_stage_model sx;
+            if (m.have_sm && m.fs.p >= 2 && m.fs.f[0].src == RI_FS_STAGE &&
+                m.fs.f[1].src == RI_FS_DAYS_IN_STAGE &&
+                ri_stage_model_fit(ctx, d->h, T, NULL, 1, &sx) == RI_OK) {
+                for (size_t i = 0; i < test.n; i++) {
+                    float st_ = test.X[i * test.p], ds = test.X[i * test.p + 1];
+                    pl[i] = isnan(st_) ? sx.base_rate
+                                       : ri_stage_model_p_win(&sx, (int32_t)st_,
+                                                              isnan(ds) ? 0.0 : (double)ds);
+                }
+                eval_side(&res->strict, "stage model (strict)", pl, test.y, test.n, ps);
+            } else {
+                eval_side(&res->strict, "stage model (strict)", pl, test.y, 0, ps);
+            }
+        }
         eval_side(&res->rep, "rep-entered probability", pr, yr, nr, NULL);
     }
     ri_free(p);
@@ -1044,6 +1061,7 @@ static ri_err run_models(struct ri_ctx *ctx, const struct ri_model_opts *o, int 
             side_text(&t, &r.model);
             side_text(&t, &r.logit);
             side_text(&t, &r.stage);
+            side_text(&t, &r.strict);
             side_text(&t, &r.rep);
             reliability_text(&t, &r.model);
             ri_buf_addc(&t, '\n');
@@ -1055,6 +1073,8 @@ static ri_err run_models(struct ri_ctx *ctx, const struct ri_model_opts *o, int 
             side_json(&j, &r.logit);
             ri_buf_addc(&j, ',');
             side_json(&j, &r.stage);
+            ri_buf_addc(&j, ',');
+            side_json(&j, &r.strict);
             ri_buf_addc(&j, ',');
             side_json(&j, &r.rep);
             ri_buf_adds(&j, "]}");
