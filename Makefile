@@ -25,7 +25,7 @@ SANFLAGS :=
 endif
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv -lm -lpthread
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv $(XGBOOST_LIBS) -lm -lpthread
 CFLAGS   ?=
 CPPFLAGS := -Iinclude -Isrc $(PKG_CFLAGS)
 ALLCFLAGS = $(CWARN) $(OPT) $(SANFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP

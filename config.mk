@@ -7,3 +7,5 @@ WITH_POSTGRES ?= no
 DEVELOPER   ?=
 # SANITIZE=address,undefined builds into build-san/ with the sanitizers on
 SANITIZE    ?=
+# XGBoost ships no pkg-config file: its link flags (the Debian package libxgboost-dev)
+XGBOOST_LIBS ?= -lxgboost
