@@ -119,6 +119,7 @@ fuzz:
 bench: deps all
 	@sh bench/bench_ingest.sh
 	@sh bench/bench_diagnose.sh
+	@sh bench/bench_model.sh
 
 # --- tools ----------------------------------------------------------------
 lint:
