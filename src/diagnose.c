@@ -902,6 +902,8 @@ struct job {
     const struct ri_asof_state *st;
     const int32_t *codes;
     size_t nseg;
+    int64_t gen; /* the frame's data generation */
+    bool cached; /* the frame came from the column cache */
     ri_err rc;
     char err[512];
 };
@@ -911,8 +913,9 @@ static void *frame_job(void *arg)
     struct job *j = arg;
     struct ri_ctx *c = ri_ctx_new();
     j->rc = ri_store_open(c, j->path, RI_OPEN_READONLY);
+    /* a read-only connection cannot write the cache: the caller does, if need be */
     if (!j->rc)
-        j->rc = ri_frame_load(c, &j->d->frame);
+        j->rc = ri_frame_load_mode(c, RI_CC_READ, &j->d->frame, &j->gen, &j->cached);
     if (j->rc)
         snprintf(j->err, sizeof(j->err), "%s", ri_errmsg(c));
     ri_ctx_free(c);
@@ -956,6 +959,8 @@ static ri_err load_both(struct ri_ctx *ctx, struct ri_diagnosis *d)
     pthread_join(t, NULL);
     if (!rc && j.rc)
         rc = ri_fail(ctx, j.rc, "%s", j.err);
+    if (!rc && !j.cached)
+        ri_frame_cache_save(st, &d->frame, j.gen);
     return rc;
 }
 

@@ -11,6 +11,7 @@
  * between 2 and 50 distinct values (an identifier or a number is not a segment).
  */
 #include "frame.h"
+#include "colcache.h"
 #include "mapping.h"
 #include "store.h"
 
@@ -148,11 +149,10 @@ static int dim_useful(const struct ri_dim *d)
     return d->values.n >= 2 && (!d->custom || d->values.n <= MAX_CUSTOM_VALUES);
 }
 
-ri_err ri_frame_load(struct ri_ctx *ctx, struct ri_frame *f)
+static ri_err load_sql(struct ri_ctx *ctx, struct ri_store *st, struct ri_frame *f)
 {
     static const char *const canon[] = {"region", "industry", "product", "lead_source",
                                         "type",   "owner",    "manager"};
-    struct ri_store *st = ri_ctx_store(ctx);
     struct ri_stmt *s = NULL;
     struct custom cu;
     int64_t n = 0;
@@ -163,8 +163,6 @@ ri_err ri_frame_load(struct ri_ctx *ctx, struct ri_frame *f)
     memset(&cu, 0, sizeof(cu));
     ri_intern_init(&cu.keys);
     ri_intern_init(&f->accounts);
-    if (!st)
-        return ri_fail(ctx, RI_ERR_INVALID, "no store open");
     rc = ri_store_query_i64(ctx, st, "SELECT count(*) FROM deals", &n);
     if (rc)
         return rc;
@@ -244,4 +242,174 @@ ri_err ri_frame_load(struct ri_ctx *ctx, struct ri_frame *f)
     if (rc)
         ri_frame_release(f);
     return rc;
+}
+
+/* ------------------------------------------------------------------ column cache */
+
+static void frame_encode(const struct ri_frame *f, struct ri_cc_enc *e)
+{
+    ri_cc_put_u64(e, f->n);
+    ri_cc_put_u64(e, f->n_dims);
+    ri_cc_put_i64s(e, f->created, f->n);
+    ri_cc_put_i64s(e, f->close, f->n);
+    ri_cc_put_u8s(e, f->status, f->n);
+    ri_cc_put_u8s(e, f->deleted, f->n);
+    ri_cc_put_f64s(e, f->amount, f->n);
+    ri_cc_put_i64s(e, f->start, f->n);
+    ri_cc_put_i32s(e, f->account, f->n);
+    ri_cc_put_intern(e, &f->accounts);
+    for (size_t k = 0; k < f->n_dims; k++) {
+        const struct ri_dim *d = &f->dims[k];
+        ri_cc_put_u8s(e, (const uint8_t *)d->name, sizeof(d->name));
+        ri_cc_put_u64(e, (uint64_t)d->custom);
+        ri_cc_put_intern(e, &d->values);
+        ri_cc_put_i32s(e, d->code, f->n);
+    }
+}
+
+/* Decodes a blob into the zeroed frame f; false (f partly filled, to be released) if it
+ * does not hold a consistent frame. */
+static bool frame_decode(void *ud, struct ri_cc_dec *d)
+{
+    struct ri_frame *f = ud;
+    uint64_t n = ri_cc_get_u64(d), nd = ri_cc_get_u64(d);
+    size_t m;
+    if (d->bad || n > UINT32_MAX || nd > RI_DIAG_MAX_DIMS)
+        return false;
+    m = (size_t)n + 1;
+    f->created = ri_cc_alloc(m * sizeof(*f->created));
+    f->close = ri_cc_alloc(m * sizeof(*f->close));
+    f->status = ri_cc_alloc(m * sizeof(*f->status));
+    f->deleted = ri_cc_alloc(m * sizeof(*f->deleted));
+    f->amount = ri_cc_alloc(m * sizeof(*f->amount));
+    f->start = ri_cc_alloc(m * sizeof(*f->start));
+    f->account = ri_cc_alloc(m * sizeof(*f->account));
+    if (!f->created || !f->close || !f->status || !f->deleted || !f->amount || !f->start ||
+        !f->account)
+        return false;
+    f->n = (size_t)n;
+    f->status[n] = f->deleted[n] = 0;
+    f->start[n] = RI_TIME_NONE;
+    ri_cc_get_i64s(d, f->created, f->n);
+    ri_cc_get_i64s(d, f->close, f->n);
+    ri_cc_get_u8s(d, f->status, f->n);
+    ri_cc_get_u8s(d, f->deleted, f->n);
+    ri_cc_get_f64s(d, f->amount, f->n);
+    ri_cc_get_i64s(d, f->start, f->n);
+    ri_cc_get_i32s(d, f->account, f->n);
+    ri_cc_get_intern(d, &f->accounts);
+    ri_cc_check_range(d, f->account, f->n, -1, (int64_t)f->accounts.n);
+    for (size_t k = 0; k < nd && !d->bad; k++) {
+        struct ri_dim *dm = &f->dims[k];
+        dm->code = ri_cc_alloc(m * sizeof(*dm->code));
+        ri_intern_init(&dm->values);
+        f->n_dims = k + 1;
+        if (!dm->code)
+            return false;
+        ri_cc_get_u8s(d, (uint8_t *)dm->name, sizeof(dm->name));
+        if (dm->name[sizeof(dm->name) - 1])
+            return false;
+        dm->custom = ri_cc_get_u64(d) != 0;
+        ri_cc_get_intern(d, &dm->values);
+        ri_cc_get_i32s(d, dm->code, f->n);
+        ri_cc_check_range(d, dm->code, f->n, -1, (int64_t)dm->values.n);
+    }
+    return ri_cc_dec_ok(d);
+}
+
+ri_err ri_frame_load_mode(struct ri_ctx *ctx, enum ri_cc_mode mode, struct ri_frame *f,
+                          int64_t *gen_out, bool *cached)
+{
+    struct ri_store *st = ri_ctx_store(ctx);
+    int64_t gen = 0;
+    ri_err rc;
+    memset(f, 0, sizeof(*f));
+    if (gen_out)
+        *gen_out = 0;
+    if (cached)
+        *cached = false;
+    if (!st)
+        return ri_fail(ctx, RI_ERR_INVALID, "no store open");
+    rc = ri_colcache_generation(ctx, st, &gen);
+    if (rc)
+        return rc;
+    if (gen_out)
+        *gen_out = gen;
+    if (mode != RI_CC_OFF) {
+        ri_intern_init(&f->accounts);
+        rc = ri_colcache_read(ctx, st, "frame", RI_CC_FRAME, gen, frame_decode, f);
+        if (rc == RI_OK) {
+            if (cached)
+                *cached = true;
+            return RI_OK;
+        }
+        ri_frame_release(f);
+        if (rc != RI_ERR_NOTFOUND)
+            return rc;
+    }
+    rc = load_sql(ctx, st, f);
+    if (!rc && mode == RI_CC_USE)
+        ri_frame_cache_save(st, f, gen);
+    return rc;
+}
+
+ri_err ri_frame_load(struct ri_ctx *ctx, struct ri_frame *f)
+{
+    return ri_frame_load_mode(ctx, RI_CC_USE, f, NULL, NULL);
+}
+
+void ri_frame_cache_save(struct ri_store *st, const struct ri_frame *f, int64_t gen)
+{
+    struct ri_cc_enc e;
+    if (!ri_store_writable(st))
+        return;
+    ri_cc_enc_init(&e, RI_CC_FRAME, gen);
+    frame_encode(f, &e);
+    if (!ri_cc_enc_finish(&e))
+        ri_colcache_write(st, "frame", gen, &e);
+    ri_cc_enc_release(&e);
+}
+
+static bool intern_same(const struct ri_intern *a, const struct ri_intern *b)
+{
+    if (a->n != b->n)
+        return false;
+    for (size_t i = 0; i < a->n; i++)
+        if (strcmp(a->strs[i], b->strs[i]) ||
+            ri_intern_find(b, a->strs[i], strlen(a->strs[i])) != (int32_t)i)
+            return false;
+    return true;
+}
+
+const char *ri_frame_diff(const struct ri_frame *a, const struct ri_frame *b)
+{
+    size_t n = a->n;
+    if (a->n != b->n)
+        return "n";
+    if (a->n_dims != b->n_dims)
+        return "n_dims";
+    if (n && memcmp(a->created, b->created, n * sizeof(*a->created)))
+        return "created";
+    if (n && memcmp(a->close, b->close, n * sizeof(*a->close)))
+        return "close";
+    if (n && memcmp(a->status, b->status, n * sizeof(*a->status)))
+        return "status";
+    if (n && memcmp(a->deleted, b->deleted, n * sizeof(*a->deleted)))
+        return "deleted";
+    if (n && memcmp(a->amount, b->amount, n * sizeof(*a->amount)))
+        return "amount";
+    if (n && memcmp(a->start, b->start, n * sizeof(*a->start)))
+        return "start";
+    if (n && memcmp(a->account, b->account, n * sizeof(*a->account)))
+        return "account";
+    if (!intern_same(&a->accounts, &b->accounts))
+        return "accounts";
+    for (size_t k = 0; k < a->n_dims; k++) {
+        const struct ri_dim *x = &a->dims[k], *y = &b->dims[k];
+        if (memcmp(x->name, y->name, sizeof(x->name)) || x->custom != y->custom ||
+            !intern_same(&x->values, &y->values) ||
+            (n && memcmp(x->code, y->code, n * sizeof(*x->code))))
+            return x->name;
+    }
+    return NULL;
 }

@@ -21,6 +21,7 @@
  * stage, a skip a move forward past at least one open stage. ri_history_path lists a
  * deal's stage visits by walking the same steps as the replay (struct stage_walk).
  */
+#include "colcache.h"
 #include "store.h"
 #include "strmap.h"
 
@@ -53,35 +54,53 @@ struct ri_history {
     int order_inferred;
 };
 
-static void hist_alloc_deals(struct ri_history *h, size_t n)
+/* Allocates the deal columns (n + 1 entries, the last one zero); on failure records it
+ * on ctx (which may be NULL). */
+static ri_err hist_alloc_deals(struct ri_ctx *ctx, struct ri_history *h, size_t n)
 {
     h->n = n;
-    h->rowid = ri_calloc(n + 1, sizeof(*h->rowid));
-    h->id_off = ri_calloc(n + 1, sizeof(*h->id_off));
-    h->created = ri_calloc(n + 1, sizeof(*h->created));
-    h->cur_close = ri_calloc(n + 1, sizeof(*h->cur_close));
-    h->deleted_at = ri_calloc(n + 1, sizeof(*h->deleted_at));
-    h->cur_stage = ri_calloc(n + 1, sizeof(*h->cur_stage));
-    h->cur_owner = ri_calloc(n + 1, sizeof(*h->cur_owner));
-    h->cur_status = ri_calloc(n + 1, sizeof(*h->cur_status));
-    h->cur_amount = ri_calloc(n + 1, sizeof(*h->cur_amount));
-    h->cur_prob = ri_calloc(n + 1, sizeof(*h->cur_prob));
-    h->ev_start = ri_calloc(n + 2, sizeof(*h->ev_start));
+    h->rowid = ri_cc_alloc((n + 1) * sizeof(*h->rowid));
+    h->id_off = ri_cc_alloc((n + 1) * sizeof(*h->id_off));
+    h->created = ri_cc_alloc((n + 1) * sizeof(*h->created));
+    h->cur_close = ri_cc_alloc((n + 1) * sizeof(*h->cur_close));
+    h->deleted_at = ri_cc_alloc((n + 1) * sizeof(*h->deleted_at));
+    h->cur_stage = ri_cc_alloc((n + 1) * sizeof(*h->cur_stage));
+    h->cur_owner = ri_cc_alloc((n + 1) * sizeof(*h->cur_owner));
+    h->cur_status = ri_cc_alloc((n + 1) * sizeof(*h->cur_status));
+    h->cur_amount = ri_cc_alloc((n + 1) * sizeof(*h->cur_amount));
+    h->cur_prob = ri_cc_alloc((n + 1) * sizeof(*h->cur_prob));
+    h->ev_start = ri_cc_alloc((n + 2) * sizeof(*h->ev_start));
+    if (!h->rowid || !h->id_off || !h->created || !h->cur_close || !h->deleted_at ||
+        !h->cur_stage || !h->cur_owner || !h->cur_status || !h->cur_amount || !h->cur_prob ||
+        !h->ev_start) {
+        h->n = 0;
+        return ri_fail(ctx, RI_ERR_NOMEM, "out of memory loading %zu deals", n);
+    }
+    /* the entry past the end is zero, as it always was; the others are all written */
+    h->rowid[n] = h->created[n] = h->cur_close[n] = h->deleted_at[n] = 0;
+    h->id_off[n] = 0;
+    h->cur_stage[n] = h->cur_owner[n] = 0;
+    h->cur_status[n] = 0;
+    h->cur_amount[n] = h->cur_prob[n] = 0;
+    h->ev_start[0] = h->ev_start[n + 1] = 0;
+    return RI_OK;
 }
 
 static ri_err hist_alloc_events(struct ri_ctx *ctx, struct ri_history *h, size_t n)
 {
     h->n_ev = n;
-    h->ev_at = ri_try_alloc((n + 1) * sizeof(*h->ev_at));
-    h->ev_close = ri_try_alloc((n + 1) * sizeof(*h->ev_close));
-    h->ev_amount = ri_try_alloc((n + 1) * sizeof(*h->ev_amount));
-    h->ev_prob = ri_try_alloc((n + 1) * sizeof(*h->ev_prob));
-    h->ev_stage = ri_try_alloc((n + 1) * sizeof(*h->ev_stage));
-    h->ev_owner = ri_try_alloc((n + 1) * sizeof(*h->ev_owner));
-    h->ev_kind = ri_try_alloc((n + 1) * sizeof(*h->ev_kind));
+    h->ev_at = ri_cc_alloc((n + 1) * sizeof(*h->ev_at));
+    h->ev_close = ri_cc_alloc((n + 1) * sizeof(*h->ev_close));
+    h->ev_amount = ri_cc_alloc((n + 1) * sizeof(*h->ev_amount));
+    h->ev_prob = ri_cc_alloc((n + 1) * sizeof(*h->ev_prob));
+    h->ev_stage = ri_cc_alloc((n + 1) * sizeof(*h->ev_stage));
+    h->ev_owner = ri_cc_alloc((n + 1) * sizeof(*h->ev_owner));
+    h->ev_kind = ri_cc_alloc((n + 1) * sizeof(*h->ev_kind));
     if (!h->ev_at || !h->ev_close || !h->ev_amount || !h->ev_prob || !h->ev_stage || !h->ev_owner ||
-        !h->ev_kind)
+        !h->ev_kind) {
+        h->n_ev = 0;
         return ri_fail(ctx, RI_ERR_NOMEM, "out of memory loading %zu deal events", n);
+    }
     return RI_OK;
 }
 
@@ -182,9 +201,10 @@ static ri_err load_deals(struct ri_ctx *ctx, struct ri_store *st, struct ri_hist
     int64_t n = 0;
     size_t i = 0;
     ri_err rc = ri_store_query_i64(ctx, st, "SELECT count(*) FROM deals", &n);
+    if (!rc)
+        rc = hist_alloc_deals(ctx, h, (size_t)n);
     if (rc)
         return rc;
-    hist_alloc_deals(h, (size_t)n);
     rc = ri_stmt_prepare(ctx, st,
                          "SELECT id, crm_id, created_at, stage, status, amount, close_date, owner, "
                          "probability, deleted_at FROM deals ORDER BY id",
@@ -463,21 +483,153 @@ static void renumber_stages(struct ri_history *h)
     ri_free(remap);
 }
 
-ri_err ri_history_load(struct ri_ctx *ctx, struct ri_history **out)
+/* ------------------------------------------------------------------ column cache */
+
+/* The history as a column-cache blob: sizes first, then every column (not the id map,
+ * which is built on demand). */
+static void hist_encode(const struct ri_history *h, struct ri_cc_enc *e)
 {
-    struct ri_store *st = ri_ctx_store(ctx);
-    struct ri_history *h;
-    struct stage_cfg cfg = {NULL, NULL, NULL, 0};
-    ri_err rc;
-    *out = NULL;
-    if (!st)
-        return ri_fail(ctx, RI_ERR_INVALID, "no store open");
-    h = ri_calloc(1, sizeof(*h));
+    size_t ns = h->stages.n;
+    size_t *ev_n = ri_try_alloc((h->n + 1) * sizeof(*ev_n));
+    if (!ev_n) {
+        e->rc = RI_ERR_NOMEM;
+        return;
+    }
+    ri_cc_put_u64(e, h->n);
+    ri_cc_put_u64(e, h->n_ev);
+    ri_cc_put_u64(e, ns);
+    ri_cc_put_u64(e, (uint64_t)h->order_inferred);
+    ri_cc_put_u64(e, h->id_text.len);
+    ri_cc_put_intern(e, &h->stages);
+    ri_cc_put_intern(e, &h->owners);
+    ri_cc_put_i32s(e, h->stage_rank, ns);
+    ri_cc_put_i32s(e, h->by_rank, ns);
+    ri_cc_put_u8s(e, h->stage_role, ns);
+    ri_cc_put_u8s(e, h->stage_late, ns);
+    ri_cc_put_i64s(e, h->rowid, h->n);
+    ri_cc_put_sizes(e, h->id_off, h->n);
+    ri_cc_put_u8s(e, (const uint8_t *)h->id_text.buf, h->id_text.len);
+    ri_cc_put_i64s(e, h->created, h->n);
+    ri_cc_put_i64s(e, h->cur_close, h->n);
+    ri_cc_put_i64s(e, h->deleted_at, h->n);
+    ri_cc_put_i32s(e, h->cur_stage, h->n);
+    ri_cc_put_i32s(e, h->cur_owner, h->n);
+    ri_cc_put_u8s(e, h->cur_status, h->n);
+    ri_cc_put_f64s(e, h->cur_amount, h->n);
+    ri_cc_put_f64s(e, h->cur_prob, h->n);
+    /* events per deal, which code smaller than their offsets */
+    for (size_t i = 0; i < h->n; i++)
+        ev_n[i] = h->ev_start[i + 1] - h->ev_start[i];
+    ri_cc_put_sizes(e, ev_n, h->n);
+    ri_free(ev_n);
+    ri_cc_put_i64s(e, h->ev_at, h->n_ev);
+    ri_cc_put_i64s(e, h->ev_close, h->n_ev);
+    ri_cc_put_f64s(e, h->ev_amount, h->n_ev);
+    ri_cc_put_f64s(e, h->ev_prob, h->n_ev);
+    ri_cc_put_i32s(e, h->ev_stage, h->n_ev);
+    ri_cc_put_i32s(e, h->ev_owner, h->n_ev);
+    ri_cc_put_u8s(e, h->ev_kind, h->n_ev);
+}
+
+/* Decodes a blob into the empty history h; false (h partly filled, to be freed) if the
+ * blob does not hold a consistent history. */
+static bool hist_decode(void *ud, struct ri_cc_dec *d)
+{
+    struct ri_history *h = ud;
+    uint64_t n = ri_cc_get_u64(d), n_ev = ri_cc_get_u64(d), ns = ri_cc_get_u64(d);
+    uint64_t inferred = ri_cc_get_u64(d), id_len = ri_cc_get_u64(d);
+    size_t *ev_n;
+    if (d->bad || n > UINT32_MAX || n_ev > (uint64_t)SIZE_MAX / 16 || ns > INT32_MAX ||
+        id_len > d->len)
+        return false;
+    ri_cc_get_intern(d, &h->stages);
+    ri_cc_get_intern(d, &h->owners);
+    if (d->bad || h->stages.n != ns)
+        return false;
+    h->order_inferred = (int)inferred;
+    h->stage_rank = ri_calloc(ns + 1, sizeof(*h->stage_rank));
+    h->by_rank = ri_calloc(ns + 1, sizeof(*h->by_rank));
+    h->stage_role = ri_calloc(ns + 1, sizeof(*h->stage_role));
+    h->stage_late = ri_calloc(ns + 1, sizeof(*h->stage_late));
+    ri_cc_get_i32s(d, h->stage_rank, ns);
+    ri_cc_get_i32s(d, h->by_rank, ns);
+    ri_cc_get_u8s(d, h->stage_role, ns);
+    ri_cc_get_u8s(d, h->stage_late, ns);
+    ri_cc_check_range(d, h->by_rank, ns, 0, (int64_t)ns);
+    if (d->bad || hist_alloc_deals(NULL, h, (size_t)n) || hist_alloc_events(NULL, h, (size_t)n_ev))
+        return false;
+    ri_cc_get_i64s(d, h->rowid, h->n);
+    ri_cc_get_sizes(d, h->id_off, h->n);
+    {
+        /* the ids' text in one piece, written once (no growing buffer) */
+        const uint8_t *ids = ri_cc_get_bytes(d, (size_t)id_len);
+        char *buf = ids ? ri_cc_alloc((size_t)id_len + 1) : NULL;
+        if (!buf)
+            return false;
+        memcpy(buf, ids, (size_t)id_len);
+        buf[id_len] = '\0';
+        ri_buf_release(&h->id_text);
+        h->id_text.buf = buf;
+        h->id_text.len = (size_t)id_len;
+        h->id_text.alloc = (size_t)id_len + 1;
+    }
+    for (size_t i = 0; i < h->n && !d->bad; i++)
+        if (h->id_off[i] >= h->id_text.len)
+            d->bad = 1;
+    ri_cc_get_i64s(d, h->created, h->n);
+    ri_cc_get_i64s(d, h->cur_close, h->n);
+    ri_cc_get_i64s(d, h->deleted_at, h->n);
+    ri_cc_get_i32s(d, h->cur_stage, h->n);
+    ri_cc_get_i32s(d, h->cur_owner, h->n);
+    ri_cc_get_u8s(d, h->cur_status, h->n);
+    ri_cc_get_f64s(d, h->cur_amount, h->n);
+    ri_cc_get_f64s(d, h->cur_prob, h->n);
+    ri_cc_check_range(d, h->cur_stage, h->n, -1, (int64_t)ns);
+    ri_cc_check_range(d, h->cur_owner, h->n, -1, (int64_t)h->owners.n);
+    ev_n = ri_cc_alloc((h->n + 1) * sizeof(*ev_n));
+    if (!ev_n)
+        return false;
+    ri_cc_get_sizes(d, ev_n, h->n);
+    h->ev_start[0] = 0;
+    for (size_t i = 0; i < h->n; i++) {
+        if (ev_n[i] > h->n_ev - h->ev_start[i]) {
+            d->bad = 1;
+            break;
+        }
+        h->ev_start[i + 1] = h->ev_start[i] + ev_n[i];
+    }
+    ri_free(ev_n);
+    if (d->bad || h->ev_start[h->n] != h->n_ev)
+        return false;
+    ri_cc_get_i64s(d, h->ev_at, h->n_ev);
+    ri_cc_get_i64s(d, h->ev_close, h->n_ev);
+    ri_cc_get_f64s(d, h->ev_amount, h->n_ev);
+    ri_cc_get_f64s(d, h->ev_prob, h->n_ev);
+    ri_cc_get_i32s(d, h->ev_stage, h->n_ev);
+    ri_cc_get_i32s(d, h->ev_owner, h->n_ev);
+    ri_cc_get_u8s(d, h->ev_kind, h->n_ev);
+    ri_cc_check_range(d, h->ev_stage, h->n_ev, -1, (int64_t)ns);
+    ri_cc_check_range(d, h->ev_owner, h->n_ev, -1, (int64_t)h->owners.n);
+    for (size_t k = 0; k < h->n_ev && !d->bad; k++)
+        if (h->ev_kind[k] > EV_RESTORED)
+            d->bad = 1;
+    return ri_cc_dec_ok(d);
+}
+
+static struct ri_history *hist_new(void)
+{
+    struct ri_history *h = ri_calloc(1, sizeof(*h));
     ri_strmap_init(&h->ids);
     ri_buf_init(&h->id_text, 0);
     ri_intern_init(&h->stages);
     ri_intern_init(&h->owners);
-    rc = load_stage_cfg(ctx, st, h, &cfg);
+    return h;
+}
+
+static ri_err load_sql(struct ri_ctx *ctx, struct ri_store *st, struct ri_history *h)
+{
+    struct stage_cfg cfg = {NULL, NULL, NULL, 0};
+    ri_err rc = load_stage_cfg(ctx, st, h, &cfg);
     if (!rc)
         rc = load_deals(ctx, st, h);
     if (!rc)
@@ -489,12 +641,110 @@ ri_err ri_history_load(struct ri_ctx *ctx, struct ri_history **out)
     ri_free(cfg.ord);
     ri_free(cfg.role);
     ri_free(cfg.late);
+    return rc;
+}
+
+ri_err ri_history_load_mode(struct ri_ctx *ctx, enum ri_cc_mode mode, struct ri_history **out)
+{
+    struct ri_store *st = ri_ctx_store(ctx);
+    struct ri_history *h;
+    int64_t gen = 0;
+    ri_err rc;
+    *out = NULL;
+    if (!st)
+        return ri_fail(ctx, RI_ERR_INVALID, "no store open");
+    rc = ri_colcache_generation(ctx, st, &gen);
+    if (rc)
+        return rc;
+    h = hist_new();
+    if (mode != RI_CC_OFF) {
+        rc = ri_colcache_read(ctx, st, "history", RI_CC_HISTORY, gen, hist_decode, h);
+        if (rc == RI_OK) {
+            *out = h;
+            return RI_OK;
+        }
+        ri_history_free(h);
+        if (rc != RI_ERR_NOTFOUND)
+            return rc;
+        h = hist_new();
+    }
+    rc = load_sql(ctx, st, h);
     if (rc) {
         ri_history_free(h);
         return rc;
     }
+    if (mode == RI_CC_USE && ri_store_writable(st)) {
+        struct ri_cc_enc e;
+        ri_cc_enc_init(&e, RI_CC_HISTORY, gen);
+        hist_encode(h, &e);
+        if (!ri_cc_enc_finish(&e))
+            ri_colcache_write(st, "history", gen, &e);
+        ri_cc_enc_release(&e);
+    }
     *out = h;
     return RI_OK;
+}
+
+ri_err ri_history_load(struct ri_ctx *ctx, struct ri_history **out)
+{
+    return ri_history_load_mode(ctx, RI_CC_USE, out);
+}
+
+#define DIFF(field, count)                                                                         \
+ do {                                                                                              \
+  if ((count) && memcmp(a->field, b->field, (count) * sizeof(*a->field)))                          \
+   return #field;                                                                                  \
+ } while (0)
+
+static bool intern_same(const struct ri_intern *a, const struct ri_intern *b)
+{
+    if (a->n != b->n)
+        return false;
+    for (size_t i = 0; i < a->n; i++)
+        if (strcmp(a->strs[i], b->strs[i]) ||
+            ri_intern_find(b, a->strs[i], strlen(a->strs[i])) != (int32_t)i)
+            return false;
+    return true;
+}
+
+const char *ri_history_diff(const struct ri_history *a, const struct ri_history *b)
+{
+    if (a->n != b->n)
+        return "n";
+    if (a->n_ev != b->n_ev)
+        return "n_ev";
+    if (a->stages.n != b->stages.n || !intern_same(&a->stages, &b->stages))
+        return "stages";
+    if (!intern_same(&a->owners, &b->owners))
+        return "owners";
+    if (a->order_inferred != b->order_inferred)
+        return "order_inferred";
+    if (a->id_text.len != b->id_text.len)
+        return "id_text";
+    DIFF(id_text.buf, a->id_text.len);
+    DIFF(rowid, a->n);
+    DIFF(id_off, a->n);
+    DIFF(created, a->n);
+    DIFF(cur_close, a->n);
+    DIFF(deleted_at, a->n);
+    DIFF(cur_stage, a->n);
+    DIFF(cur_owner, a->n);
+    DIFF(cur_status, a->n);
+    DIFF(cur_amount, a->n);
+    DIFF(cur_prob, a->n);
+    DIFF(ev_start, a->n + 1);
+    DIFF(ev_at, a->n_ev);
+    DIFF(ev_close, a->n_ev);
+    DIFF(ev_amount, a->n_ev);
+    DIFF(ev_prob, a->n_ev);
+    DIFF(ev_stage, a->n_ev);
+    DIFF(ev_owner, a->n_ev);
+    DIFF(ev_kind, a->n_ev);
+    DIFF(stage_rank, a->stages.n);
+    DIFF(by_rank, a->stages.n);
+    DIFF(stage_role, a->stages.n);
+    DIFF(stage_late, a->stages.n);
+    return NULL;
 }
 
 size_t ri_history_n_deals(const struct ri_history *h)
@@ -574,22 +824,22 @@ ri_err ri_asof_state_init(struct ri_asof_state *st, const struct ri_history *h)
     size_t n = h->n + 1;
     memset(st, 0, sizeof(*st));
     st->n = h->n;
-    st->exists = ri_try_alloc(n * sizeof(*st->exists));
-    st->status = ri_try_alloc(n * sizeof(*st->status));
-    st->stage = ri_try_alloc(n * sizeof(*st->stage));
-    st->stage_since = ri_try_alloc(n * sizeof(*st->stage_since));
-    st->amount = ri_try_alloc(n * sizeof(*st->amount));
-    st->first_amount = ri_try_alloc(n * sizeof(*st->first_amount));
-    st->close_date = ri_try_alloc(n * sizeof(*st->close_date));
-    st->first_close_date = ri_try_alloc(n * sizeof(*st->first_close_date));
-    st->probability = ri_try_alloc(n * sizeof(*st->probability));
-    st->owner = ri_try_alloc(n * sizeof(*st->owner));
-    st->n_stage_changes = ri_try_alloc(n * sizeof(*st->n_stage_changes));
-    st->n_regressions = ri_try_alloc(n * sizeof(*st->n_regressions));
-    st->n_skips = ri_try_alloc(n * sizeof(*st->n_skips));
-    st->n_close_pushes = ri_try_alloc(n * sizeof(*st->n_close_pushes));
-    st->n_amount_changes = ri_try_alloc(n * sizeof(*st->n_amount_changes));
-    st->reached_late = ri_try_alloc(n * sizeof(*st->reached_late));
+    st->exists = ri_cc_alloc(n * sizeof(*st->exists));
+    st->status = ri_cc_alloc(n * sizeof(*st->status));
+    st->stage = ri_cc_alloc(n * sizeof(*st->stage));
+    st->stage_since = ri_cc_alloc(n * sizeof(*st->stage_since));
+    st->amount = ri_cc_alloc(n * sizeof(*st->amount));
+    st->first_amount = ri_cc_alloc(n * sizeof(*st->first_amount));
+    st->close_date = ri_cc_alloc(n * sizeof(*st->close_date));
+    st->first_close_date = ri_cc_alloc(n * sizeof(*st->first_close_date));
+    st->probability = ri_cc_alloc(n * sizeof(*st->probability));
+    st->owner = ri_cc_alloc(n * sizeof(*st->owner));
+    st->n_stage_changes = ri_cc_alloc(n * sizeof(*st->n_stage_changes));
+    st->n_regressions = ri_cc_alloc(n * sizeof(*st->n_regressions));
+    st->n_skips = ri_cc_alloc(n * sizeof(*st->n_skips));
+    st->n_close_pushes = ri_cc_alloc(n * sizeof(*st->n_close_pushes));
+    st->n_amount_changes = ri_cc_alloc(n * sizeof(*st->n_amount_changes));
+    st->reached_late = ri_cc_alloc(n * sizeof(*st->reached_late));
     if (!st->exists || !st->status || !st->stage || !st->stage_since || !st->amount ||
         !st->first_amount || !st->close_date || !st->first_close_date || !st->probability ||
         !st->owner || !st->n_stage_changes || !st->n_regressions || !st->n_skips ||

@@ -23,6 +23,7 @@
  * A file identical to one already ingested (same kind, same content hash) is recognised
  * and changes nothing, which makes a re-run of a daily job harmless.
  */
+#include "colcache.h"
 #include "mapping.h"
 #include "store.h"
 #include "strmap.h"
@@ -1794,6 +1795,9 @@ ri_err ri_ingest(struct ri_ctx *ctx, const struct ri_ingest_opts *opts,
     }
     if (!rc)
         rc = close_snapshot(&ing);
+    /* what the loads read has changed: their column caches are stale from this commit */
+    if (!rc)
+        rc = ri_colcache_bump(ctx, ing.st);
     if (rc)
         goto out;
     report->snapshot_id = ing.snap;

@@ -26,6 +26,9 @@ int64_t ri_store_last_rowid(struct ri_store *st);
 /* The file the store was opened from (for a second, read-only connection). */
 const char *ri_store_path(const struct ri_store *st);
 int ri_store_version(struct ri_store *st);
+/* True if the store can be written now: not opened read-only (nor a read-only file)
+ * and not inside a transaction. */
+bool ri_store_writable(struct ri_store *st);
 
 ri_err ri_stmt_prepare(struct ri_ctx *ctx, struct ri_store *st, const char *sql,
                        struct ri_stmt **out /* OUT */);
@@ -55,6 +58,15 @@ const char *ri_stmt_text(struct ri_stmt *s, int col, size_t *len /* OUT, may be 
 
 /* The column's bytes (NULL for NULL), valid until the next step. */
 const void *ri_stmt_blob(struct ri_stmt *s, int col, size_t *len /* OUT, may be NULL */);
+/* Incremental reading of one blob value, (table, column, rowid), without SQLite making
+ * a copy of its own: size, then reads of any part. */
+struct ri_blob;
+ri_err ri_store_blob_open(struct ri_ctx *ctx, struct ri_store *st, const char *table,
+                          const char *column, int64_t rowid, struct ri_blob **out /* OUT */,
+                          size_t *size /* OUT */);
+ri_err ri_store_blob_read(struct ri_ctx *ctx, struct ri_blob *b, void *buf, size_t n, size_t off);
+void ri_store_blob_close(struct ri_blob *b);
+
 /* Convenience: single integer result of a query (e.g. SELECT count(*) ...). */
 ri_err ri_store_query_i64(struct ri_ctx *ctx, struct ri_store *st, const char *sql,
                           int64_t *out /* OUT */);

@@ -19,6 +19,7 @@
 #include "store.h"
 #include "schema.h"
 
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -217,6 +218,11 @@ int ri_store_version(struct ri_store *st)
     return st->version;
 }
 
+bool ri_store_writable(struct ri_store *st)
+{
+    return sqlite3_db_readonly(st->db, "main") == 0 && sqlite3_get_autocommit(st->db) && !st->in_tx;
+}
+
 ri_err ri_stmt_prepare(struct ri_ctx *ctx, struct ri_store *st, const char *sql,
                        struct ri_stmt **out)
 {
@@ -351,6 +357,46 @@ const void *ri_stmt_blob(struct ri_stmt *s, int col, size_t *len)
     if (len)
         *len = b ? (size_t)sqlite3_column_bytes(s->st, col) : 0;
     return b;
+}
+
+struct ri_blob {
+    sqlite3_blob *b;
+    struct ri_store *store;
+};
+
+ri_err ri_store_blob_open(struct ri_ctx *ctx, struct ri_store *st, const char *table,
+                          const char *column, int64_t rowid, struct ri_blob **out, size_t *size)
+{
+    sqlite3_blob *b = NULL;
+    *out = NULL;
+    *size = 0;
+    if (sqlite3_blob_open(st->db, "main", table, column, rowid, 0, &b) != SQLITE_OK) {
+        ri_err rc = sqlfail(ctx, st, "store: cannot open blob");
+        sqlite3_blob_close(b);
+        return rc;
+    }
+    *out = ri_malloc(sizeof(**out));
+    (*out)->b = b;
+    (*out)->store = st;
+    *size = (size_t)sqlite3_blob_bytes(b);
+    return RI_OK;
+}
+
+ri_err ri_store_blob_read(struct ri_ctx *ctx, struct ri_blob *b, void *buf, size_t n, size_t off)
+{
+    if (n > INT_MAX || off > INT_MAX || n + off > (size_t)sqlite3_blob_bytes(b->b))
+        return ri_fail(ctx, RI_ERR_INVALID, "store: blob read past its end");
+    if (sqlite3_blob_read(b->b, buf, (int)n, (int)off) != SQLITE_OK)
+        return sqlfail(ctx, b->store, "store: cannot read blob");
+    return RI_OK;
+}
+
+void ri_store_blob_close(struct ri_blob *b)
+{
+    if (!b)
+        return;
+    sqlite3_blob_close(b->b);
+    ri_free(b);
 }
 
 ri_err ri_store_query_i64(struct ri_ctx *ctx, struct ri_store *st, const char *sql, int64_t *out)
