@@ -630,7 +630,9 @@ ri_err ri_calibrator_load(struct ri_calibrator *c /* OUT */, const char *text, s
             rc = next_double(text, len, &pos, &c->x[i]);
             if (!rc)
                 rc = next_double(text, len, &pos, &c->y[i]);
-            if (!rc && ((i > 0 && c->x[i] < c->x[i - 1]) || c->y[i] < 0 || c->y[i] > 1))
+            /* a fit by pool-adjacent-violators: x ascending, y non-decreasing in [0, 1] */
+            if (!rc && ((i > 0 && (c->x[i] < c->x[i - 1] || c->y[i] < c->y[i - 1])) ||
+                        c->y[i] < 0 || c->y[i] > 1))
                 rc = RI_ERR_PARSE;
         }
         c->n = (size_t)k;

@@ -1270,6 +1270,52 @@ static void csv_cell(struct ri_buf *b, const char *s)
     }
 }
 
+/* The model's calibration on the deals it scored in earlier runs that have closed since:
+ * each deal's first score against its outcome. */
+static void since_training(struct ri_ctx *ctx, struct ri_store *store, int64_t model_id,
+                           ri_time as_of, struct ri_buf *t, struct ri_buf *j)
+{
+    struct ri_stmt *s = NULL;
+    double *p = NULL;
+    uint8_t *y = NULL;
+    size_t n = 0, cap = 0;
+    struct ri_eval ev;
+    if (ri_stmt_prepare(ctx, store,
+                        "SELECT min(r.as_of), s.p_win, d.status FROM scores s JOIN score_runs r "
+                        "ON r.id = s.run_id JOIN deals d ON d.id = s.deal_id WHERE r.model_id = ? "
+                        "AND r.as_of < ? AND d.status IN ('won', 'lost') GROUP BY s.deal_id",
+                        &s) != RI_OK)
+        return;
+    ri_stmt_bind_i64(s, 1, model_id);
+    ri_stmt_bind_time(s, 2, as_of);
+    while (ri_stmt_step(ctx, s) == RI_OK) {
+        const char *st = ri_stmt_text(s, 2, NULL);
+        if (n == cap) {
+            RI_GROW(p, cap, n + 1);
+            y = ri_realloc(y, cap);
+        }
+        p[n] = ri_stmt_f64(s, 1);
+        y[n++] = st && st[0] == 'w';
+    }
+    ri_stmt_free(s);
+    ri_buf_adds(j, ",\"since_training\":");
+    if (n >= 30 && ri_eval_compute(p, y, NULL, n, NULL, 0.5, &ev) == RI_OK) {
+        ri_buf_addf(t,
+                    "  Since training: %zu scored deals have closed; predicted %.0f %% won, "
+                    "%.0f %% were (ECE %.3f, AUC %.3f)%s\n",
+                    n, 100 * ri_mean(p, n), 100 * ev.base_rate, ev.ece, ev.auc,
+                    ev.ece > 0.1 ? ": the calibration has drifted, retrain" : "");
+        ri_buf_addf(j, "{\"closed\":%zu,", n);
+        num_json(j, "ece", ev.ece, 1);
+        num_json(j, "auc", ev.auc, 0);
+        ri_buf_addc(j, '}');
+    } else {
+        ri_buf_addf(j, "{\"closed\":%zu}", n);
+    }
+    ri_free(p);
+    ri_free(y);
+}
+
 ri_err ri_score(struct ri_ctx *ctx, const struct ri_model_opts *o, char **csv,
                 struct ri_model_report **out)
 {
@@ -1484,7 +1530,9 @@ ri_err ri_score(struct ri_ctx *ctx, const struct ri_model_opts *o, char **csv,
         ri_free(e);
         ri_free(q);
     }
-    ri_buf_adds(&j, "]}\n");
+    ri_buf_adds(&j, "]");
+    since_training(ctx, store, model_id, d.as_of, &t, &j);
+    ri_buf_adds(&j, "}\n");
     rep->model_id = model_id;
     rep->signal = signal;
     rep->n_scored = rows.n;

@@ -507,6 +507,12 @@ static bool read_f64(struct sm_reader *r, double *v)
     return !*e && errno != ERANGE;
 }
 
+/* A probability as stored: in [0, 1], or NAN (a closed stage). */
+static bool prob_ok(double p)
+{
+    return isnan(p) || (p >= 0 && p <= 1);
+}
+
 ri_err ri_stage_model_load(struct ri_stage_model *m, const char *text, size_t len)
 {
     struct sm_reader r;
@@ -529,7 +535,8 @@ ri_err ri_stage_model_load(struct ri_stage_model *m, const char *text, size_t le
     if (!tok_is(&r, "deals") || !read_u64(&r, &m->deals) || !tok_is(&r, "visits") ||
         !read_u64(&r, &m->visits))
         goto bad;
-    if (!tok_is(&r, "base_rate") || !read_f64(&r, &m->base_rate) || !tok_is(&r, "base_days") ||
+    if (!tok_is(&r, "base_rate") || !read_f64(&r, &m->base_rate) || !prob_ok(m->base_rate) ||
+        !tok_is(&r, "base_days") ||
         !read_f64(&r, &m->base_days))
         goto bad;
     for (size_t s = 0; s < m->n_stages; s++) {
@@ -538,7 +545,7 @@ ri_err ri_stage_model_load(struct ri_stage_model *m, const char *text, size_t le
             goto bad;
         m->role[s] = (uint8_t)role;
         for (int b = 0; b < NB; b++)
-            if (!read_f64(&r, &m->p_win[s][b]))
+            if (!read_f64(&r, &m->p_win[s][b]) || !prob_ok(m->p_win[s][b]))
                 goto bad;
         for (int b = 0; b < NB; b++)
             if (!read_f64(&r, &m->days_left[s][b]))

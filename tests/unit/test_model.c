@@ -137,6 +137,41 @@ TEST(score_reasons_add_up_and_repeat)
     ri_ctx_free(c);
 }
 
+/* Deals scored in an earlier run that have closed since are checked against their
+ * outcome: a run 120 days before the snapshot, then one at the snapshot. The figures
+ * of the report are recomputed here from the scores table and the deals' outcomes. */
+TEST(calibration_since_training)
+{
+    struct ri_ctx *c = sim_store();
+    struct ri_model_opts o = fast_opts();
+    struct ri_model_report *r = NULL;
+    struct ri_stmt *s = NULL;
+    ri_time snap = 0;
+    int64_t closed = 0;
+    char want[64];
+    REQUIRE(ri_parse_date("2026-06-30", 10, RI_DATE_ISO, &snap) == RI_OK);
+    o.as_of = snap - 120 * (ri_time)RI_DAY;
+    REQUIRE(ri_score(c, &o, NULL, &r) == RI_OK);
+    ri_model_report_free(r);
+    o.as_of = RI_TIME_NONE;
+    REQUIRE(ri_score(c, &o, NULL, &r) == RI_OK);
+    REQUIRE(ri_stmt_prepare(c, ri_ctx_store(c),
+                            "SELECT count(DISTINCT s.deal_id) FROM scores s JOIN score_runs r ON "
+                            "r.id = s.run_id JOIN deals d ON d.id = s.deal_id WHERE r.as_of = ? "
+                            "AND d.status IN ('won', 'lost')",
+                            &s) == RI_OK);
+    ri_stmt_bind_time(s, 1, snap - 120 * (ri_time)RI_DAY);
+    if (ri_stmt_step(c, s) == RI_OK)
+        closed = ri_stmt_i64(s, 0);
+    ri_stmt_free(s);
+    CHECK(closed >= 30);
+    snprintf(want, sizeof(want), "\"since_training\":{\"closed\":%lld,", (long long)closed);
+    CHECK(strstr(r->json, want) != NULL);
+    CHECK(strstr(r->text, "Since training:") != NULL);
+    ri_model_report_free(r);
+    ri_ctx_free(c);
+}
+
 TEST(explain_an_open_deal)
 {
     struct ri_ctx *c = sim_store();
@@ -253,6 +288,7 @@ int main(void)
     BEGIN("test_model");
     RUN(train_on_simulated_pipeline);
     RUN(score_reasons_add_up_and_repeat);
+    RUN(calibration_since_training);
     RUN(explain_an_open_deal);
     RUN(salvirt_kfold);
     RUN(sfdc_leakage_guard_names_post_outcome_columns);
