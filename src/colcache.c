@@ -30,22 +30,107 @@ enum cc_type { T_I64, T_I32, T_SIZE, T_F64 };
 
 /* ------------------------------------------------------------------ allocation */
 
+/*
+ * Every block starts with a header of CC_ALLOC_HDR bytes (which keeps the data aligned as
+ * malloc's, or on 64 bytes in a mapping) telling how it was made: by malloc, or as a mapping of its
+ * own, aligned on 2 MiB and marked for huge pages, whose length the header keeps for munmap. Under
+ * AddressSanitizer every block comes from malloc, so that its bounds stay checked.
+ */
+#define CC_ALLOC_HDR   64
+#define CC_ALLOC_MAGIC 0x636f6c756d6e73u
+#define CC_HUGE        ((size_t)2 << 20)
+#define CC_MAP_MIN     ((size_t)1 << 20) /* smaller blocks come from malloc */
+
+#if defined(__SANITIZE_ADDRESS__)
+# define CC_NO_MAP 1
+#elif defined(__has_feature)
+# if __has_feature(address_sanitizer)
+#  define CC_NO_MAP 1
+# endif
+#endif
+
+struct cc_block {
+    uint64_t magic;
+    size_t map_len; /* 0: from malloc */
+};
+
+/* A mapping is a whole number of huge pages: the last one, partly used, still takes
+ * one fault instead of hundreds (at most 2 MiB of address space more per column, and
+ * less than that in memory). */
+static size_t cc_map_len(size_t n)
+{
+    return (n + CC_ALLOC_HDR + CC_HUGE - 1) & ~(CC_HUGE - 1);
+}
+
+static void *cc_map(size_t n)
+{
+#if defined(MADV_HUGEPAGE) && !defined(CC_NO_MAP)
+    size_t len = cc_map_len(n);
+    uint8_t *raw, *base;
+    uintptr_t head;
+    raw = mmap(NULL, len + CC_HUGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED)
+        return NULL;
+    /* keep the 2 MiB-aligned part of the mapping: huge pages need that alignment */
+    head = (CC_HUGE - ((uintptr_t)raw & (CC_HUGE - 1))) & (CC_HUGE - 1);
+    base = raw + head;
+    if (head)
+        munmap(raw, head);
+    munmap(base + len, CC_HUGE - head);
+    madvise(base, len, MADV_HUGEPAGE); /* a hint: failing it only costs speed */
+    return base;
+#else
+    (void)n;
+    return NULL;
+#endif
+}
+
 void *ri_cc_alloc(size_t n)
 {
-#ifdef MADV_HUGEPAGE
-    /* a fresh column is written whole at once: aligned on a huge page and marked for
-     * huge pages, it takes one page fault per 2 MiB instead of one per 4 KiB (where the
-     * system grants them on request; madvise is a hint, so its failure is harmless) */
-    const size_t huge = (size_t)2 << 20;
-    if (n >= huge) {
-        void *p = NULL;
-        if (posix_memalign(&p, huge, n))
-            return NULL;
-        madvise(p, n & ~(size_t)4095, MADV_HUGEPAGE);
-        return p;
+    struct cc_block b = {CC_ALLOC_MAGIC, 0};
+    uint8_t *p = NULL;
+    if (n >= CC_MAP_MIN && n < SIZE_MAX - CC_HUGE - CC_ALLOC_HDR) {
+        p = cc_map(n);
+        if (p)
+            b.map_len = cc_map_len(n);
     }
-#endif
-    return ri_try_alloc(n);
+    if (!p) {
+        if (n > SIZE_MAX - CC_ALLOC_HDR)
+            return NULL;
+        p = ri_try_alloc(n + CC_ALLOC_HDR);
+        if (!p)
+            return NULL;
+    }
+    memcpy(p, &b, sizeof(b));
+    return p + CC_ALLOC_HDR;
+}
+
+void *ri_cc_calloc(size_t n)
+{
+    uint8_t *p = ri_cc_alloc(n);
+    struct cc_block b;
+    if (!p)
+        return NULL;
+    memcpy(&b, p - CC_ALLOC_HDR, sizeof(b));
+    if (!b.map_len) /* a fresh mapping is zero already */
+        memset(p, 0, n);
+    return p;
+}
+
+void ri_cc_free(void *p)
+{
+    struct cc_block b;
+    uint8_t *base;
+    if (!p)
+        return;
+    base = (uint8_t *)p - CC_ALLOC_HDR;
+    memcpy(&b, base, sizeof(b));
+    if (b.magic != CC_ALLOC_MAGIC)
+        RI_BUG("ri_cc_free of a block ri_cc_alloc did not make");
+    if (b.map_len)
+        munmap(base, b.map_len);
+    else
+        ri_free(base);
 }
 
 /* ------------------------------------------------------------------ checksum */
@@ -758,14 +843,14 @@ ri_err ri_colcache_read(struct ri_ctx *ctx, struct ri_store *st, const char *nam
     if (rc) {
         /* the row went away (a concurrent rewrite), or no memory: load from the tables */
         ri_log(RI_LOG_DEBUG, "column cache '%s' not read: %s", name, ri_errmsg(ctx));
-        ri_free(data);
+        ri_cc_free(data);
         return RI_ERR_NOTFOUND;
     }
     if (!ri_cc_dec_init(&d, data, len, what, gen) || !decode(ud, &d)) {
         ri_log(RI_LOG_DEBUG, "column cache '%s' is not usable: loading from the tables", name);
         rc = RI_ERR_NOTFOUND;
     }
-    ri_free(data);
+    ri_cc_free(data);
     return rc;
 }
 

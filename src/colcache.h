@@ -41,11 +41,14 @@ enum ri_cc_mode {
 /* What a blob holds (checked on decode). */
 enum ri_cc_what { RI_CC_HISTORY = 0x54534948u, RI_CC_FRAME = 0x4d415246u };
 
-/* ri_try_alloc for a large column that is about to be written whole (freed with
- * ri_free): from 2 MiB on, aligned and backed by huge pages where the system offers
- * them, which cuts the page faults of filling it, the dearest part of a load. Those
- * large ones do not count for RI_FAULT_ALLOC. */
+/* Memory for a large column that is about to be written whole (fails as ri_try_alloc,
+ * NULL): from 1 MiB on, a mapping of its own backed by huge pages where the system
+ * offers them, which takes one page fault per 2 MiB instead of 512 (the faults were the
+ * dearest part of loading and replaying). Free with ri_cc_free only; ri_cc_calloc's
+ * block is zeroed. The large ones do not count for RI_FAULT_ALLOC. */
 void *ri_cc_alloc(size_t n);
+void *ri_cc_calloc(size_t n);
+void ri_cc_free(void *p);
 
 /* ------------------------------------------------------------------ encoding */
 

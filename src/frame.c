@@ -20,32 +20,36 @@
 
 #define MAX_CUSTOM_VALUES 50
 
-static void dim_init(struct ri_dim *d, const char *name, size_t n, int custom)
+/* False when out of memory (the dimension is then empty, with no codes). */
+static bool dim_init(struct ri_dim *d, const char *name, size_t n, int custom)
 {
     snprintf(d->name, sizeof(d->name), "%s", name);
     ri_intern_init(&d->values);
-    d->code = ri_malloc((n ? n : 1) * sizeof(*d->code));
+    d->code = ri_cc_alloc((n ? n : 1) * sizeof(*d->code));
+    d->custom = custom;
+    if (!d->code)
+        return false;
     for (size_t i = 0; i < n; i++)
         d->code[i] = -1;
-    d->custom = custom;
+    return true;
 }
 
 static void dim_release(struct ri_dim *d)
 {
     ri_intern_release(&d->values);
-    ri_free(d->code);
+    ri_cc_free(d->code);
     memset(d, 0, sizeof(*d));
 }
 
 void ri_frame_release(struct ri_frame *f)
 {
-    ri_free(f->created);
-    ri_free(f->close);
-    ri_free(f->status);
-    ri_free(f->deleted);
-    ri_free(f->amount);
-    ri_free(f->start);
-    ri_free(f->account);
+    ri_cc_free(f->created);
+    ri_cc_free(f->close);
+    ri_cc_free(f->status);
+    ri_cc_free(f->deleted);
+    ri_cc_free(f->amount);
+    ri_cc_free(f->start);
+    ri_cc_free(f->account);
     ri_intern_release(&f->accounts);
     for (size_t d = 0; d < f->n_dims; d++)
         dim_release(&f->dims[d]);
@@ -67,6 +71,7 @@ struct custom {
     struct ri_intern keys;
     struct ri_dim *dims; /* one per key, grown */
     size_t cap;
+    int nomem; /* a dimension could not be allocated */
 };
 
 /* An attribute that holds the day implementation started (go-live, kickoff, onboarding). */
@@ -95,8 +100,10 @@ static void on_attr(void *ud, const char *key, const char *val, size_t vlen)
         memset(c->dims + old, 0, (c->cap - old) * sizeof(*c->dims));
     }
     d = &c->dims[k];
-    if (!d->code)
-        dim_init(d, key, c->f->n, 1);
+    if (!d->code && !dim_init(d, key, c->f->n, 1)) {
+        c->nomem = 1;
+        return;
+    }
     if (d->values.n > MAX_CUSTOM_VALUES)
         return; /* already too many values to be a segment */
     while (vlen && (val[vlen - 1] == ' '))
@@ -125,8 +132,12 @@ static void size_bands(struct ri_frame *f)
     ri_free(a);
     if (!(q[0] < q[1] && q[1] < q[2]))
         return;
-    d = &f->dims[f->n_dims++];
-    dim_init(d, "size_band", f->n, 0);
+    d = &f->dims[f->n_dims];
+    if (!dim_init(d, "size_band", f->n, 0)) {
+        dim_release(d);
+        return; /* out of memory: no size band, as with too few amounts */
+    }
+    f->n_dims++;
     snprintf(lab, sizeof(lab), "1: < %.0f", q[0]);
     codes[0] = ri_intern_id(&d->values, lab, strlen(lab));
     snprintf(lab, sizeof(lab), "2: %.0f-%.0f", q[0], q[1]);
@@ -167,18 +178,24 @@ static ri_err load_sql(struct ri_ctx *ctx, struct ri_store *st, struct ri_frame 
     if (rc)
         return rc;
     f->n = (size_t)n;
-    f->created = ri_malloc((f->n + 1) * sizeof(*f->created));
-    f->close = ri_malloc((f->n + 1) * sizeof(*f->close));
-    f->status = ri_calloc(f->n + 1, sizeof(*f->status));
-    f->deleted = ri_calloc(f->n + 1, sizeof(*f->deleted));
-    f->amount = ri_malloc((f->n + 1) * sizeof(*f->amount));
-    f->start = ri_malloc((f->n + 1) * sizeof(*f->start));
+    f->created = ri_cc_alloc((f->n + 1) * sizeof(*f->created));
+    f->close = ri_cc_alloc((f->n + 1) * sizeof(*f->close));
+    f->status = ri_cc_calloc((f->n + 1) * sizeof(*f->status));
+    f->deleted = ri_cc_calloc((f->n + 1) * sizeof(*f->deleted));
+    f->amount = ri_cc_alloc((f->n + 1) * sizeof(*f->amount));
+    f->start = ri_cc_alloc((f->n + 1) * sizeof(*f->start));
+    f->account = ri_cc_alloc((f->n + 1) * sizeof(*f->account));
+    f->n_dims = RI_ARRAY_SIZE(canon);
+    for (size_t k = 0; k < RI_ARRAY_SIZE(canon); k++)
+        cu.nomem |= !dim_init(&f->dims[k], canon[k], f->n, 0);
+    if (cu.nomem || !f->created || !f->close || !f->status || !f->deleted || !f->amount ||
+        !f->start || !f->account) {
+        ri_intern_release(&cu.keys);
+        ri_frame_release(f);
+        return ri_fail(ctx, RI_ERR_NOMEM, "out of memory loading %lld deals", (long long)n);
+    }
     for (size_t k = 0; k <= f->n; k++)
         f->start[k] = RI_TIME_NONE;
-    f->account = ri_malloc((f->n + 1) * sizeof(*f->account));
-    for (size_t k = 0; k < RI_ARRAY_SIZE(canon); k++)
-        dim_init(&f->dims[k], canon[k], f->n, 0);
-    f->n_dims = RI_ARRAY_SIZE(canon);
     cu.f = f;
     rc = ri_stmt_prepare(ctx, st,
                          "SELECT d.created_at, d.close_date, d.status, d.amount, d.account, "
@@ -217,6 +234,8 @@ static ri_err load_sql(struct ri_ctx *ctx, struct ri_store *st, struct ri_frame 
     ri_stmt_free(s);
     if (rc == RI_ERR_NOTFOUND)
         rc = RI_OK;
+    if (!rc && cu.nomem)
+        rc = ri_fail(ctx, RI_ERR_NOMEM, "out of memory loading the attributes of %zu deals", i);
     f->n = i;
     /* keep the useful dimensions, in order: canonical, size band, custom by name */
     {

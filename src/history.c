@@ -34,7 +34,8 @@ struct ri_history {
     size_t n; /* deals */
     int64_t *rowid;
     size_t *id_off; /* deal i's CRM id is id_text + id_off[i] */
-    struct ri_buf id_text;
+    char *id_text;  /* the ids, each NUL-terminated (ri_cc_alloc) */
+    size_t id_len;
     int ids_built;        /* ids is built on the first ri_history_find */
     struct ri_strmap ids; /* crm id -> deal index */
     ri_time *created, *cur_close, *deleted_at;
@@ -108,26 +109,26 @@ void ri_history_free(struct ri_history *h)
 {
     if (!h)
         return;
-    ri_free(h->rowid);
-    ri_free(h->id_off);
-    ri_buf_release(&h->id_text);
+    ri_cc_free(h->rowid);
+    ri_cc_free(h->id_off);
+    ri_cc_free(h->id_text);
     ri_strmap_release(&h->ids);
-    ri_free(h->created);
-    ri_free(h->cur_close);
-    ri_free(h->deleted_at);
-    ri_free(h->cur_stage);
-    ri_free(h->cur_owner);
-    ri_free(h->cur_status);
-    ri_free(h->cur_amount);
-    ri_free(h->cur_prob);
-    ri_free(h->ev_start);
-    ri_free(h->ev_at);
-    ri_free(h->ev_close);
-    ri_free(h->ev_amount);
-    ri_free(h->ev_prob);
-    ri_free(h->ev_stage);
-    ri_free(h->ev_owner);
-    ri_free(h->ev_kind);
+    ri_cc_free(h->created);
+    ri_cc_free(h->cur_close);
+    ri_cc_free(h->deleted_at);
+    ri_cc_free(h->cur_stage);
+    ri_cc_free(h->cur_owner);
+    ri_cc_free(h->cur_status);
+    ri_cc_free(h->cur_amount);
+    ri_cc_free(h->cur_prob);
+    ri_cc_free(h->ev_start);
+    ri_cc_free(h->ev_at);
+    ri_cc_free(h->ev_close);
+    ri_cc_free(h->ev_amount);
+    ri_cc_free(h->ev_prob);
+    ri_cc_free(h->ev_stage);
+    ri_cc_free(h->ev_owner);
+    ri_cc_free(h->ev_kind);
     ri_intern_release(&h->stages);
     ri_intern_release(&h->owners);
     ri_free(h->stage_rank);
@@ -198,6 +199,7 @@ static ri_err load_stage_cfg(struct ri_ctx *ctx, struct ri_store *st, struct ri_
 static ri_err load_deals(struct ri_ctx *ctx, struct ri_store *st, struct ri_history *h)
 {
     struct ri_stmt *s = NULL;
+    struct ri_buf ids = RI_BUF_INIT;
     int64_t n = 0;
     size_t i = 0;
     ri_err rc = ri_store_query_i64(ctx, st, "SELECT count(*) FROM deals", &n);
@@ -214,8 +216,8 @@ static ri_err load_deals(struct ri_ctx *ctx, struct ri_store *st, struct ri_hist
         const char *id = ri_stmt_text(s, 1, &len);
         const char *stg = ri_stmt_text(s, 3, &sl), *own = ri_stmt_text(s, 7, &ol);
         const char *status = ri_stmt_text(s, 4, NULL);
-        h->id_off[i] = h->id_text.len;
-        if (ri_buf_addn(&h->id_text, id, len) || ri_buf_addc(&h->id_text, '\0')) {
+        h->id_off[i] = ids.len;
+        if (ri_buf_addn(&ids, id, len) || ri_buf_addc(&ids, '\0')) {
             rc = ri_fail(ctx, RI_ERR_NOMEM, "out of memory loading %zu deal ids", h->n);
             break;
         }
@@ -234,6 +236,15 @@ static ri_err load_deals(struct ri_ctx *ctx, struct ri_store *st, struct ri_hist
     if (rc == RI_OK || rc == RI_ERR_NOTFOUND)
         rc = RI_OK;
     h->n = i;
+    /* the ids in a block of their own, as the cache gives them */
+    h->id_text = rc ? NULL : ri_cc_alloc(ids.len + 1);
+    if (!rc && !h->id_text)
+        rc = ri_fail(ctx, RI_ERR_NOMEM, "out of memory loading %zu deal ids", h->n);
+    if (h->id_text) {
+        memcpy(h->id_text, ids.buf, ids.len + 1);
+        h->id_len = ids.len;
+    }
+    ri_buf_release(&ids);
     return rc;
 }
 
@@ -499,7 +510,7 @@ static void hist_encode(const struct ri_history *h, struct ri_cc_enc *e)
     ri_cc_put_u64(e, h->n_ev);
     ri_cc_put_u64(e, ns);
     ri_cc_put_u64(e, (uint64_t)h->order_inferred);
-    ri_cc_put_u64(e, h->id_text.len);
+    ri_cc_put_u64(e, h->id_len);
     ri_cc_put_intern(e, &h->stages);
     ri_cc_put_intern(e, &h->owners);
     ri_cc_put_i32s(e, h->stage_rank, ns);
@@ -508,7 +519,7 @@ static void hist_encode(const struct ri_history *h, struct ri_cc_enc *e)
     ri_cc_put_u8s(e, h->stage_late, ns);
     ri_cc_put_i64s(e, h->rowid, h->n);
     ri_cc_put_sizes(e, h->id_off, h->n);
-    ri_cc_put_u8s(e, (const uint8_t *)h->id_text.buf, h->id_text.len);
+    ri_cc_put_u8s(e, (const uint8_t *)h->id_text, h->id_len);
     ri_cc_put_i64s(e, h->created, h->n);
     ri_cc_put_i64s(e, h->cur_close, h->n);
     ri_cc_put_i64s(e, h->deleted_at, h->n);
@@ -568,13 +579,11 @@ static bool hist_decode(void *ud, struct ri_cc_dec *d)
             return false;
         memcpy(buf, ids, (size_t)id_len);
         buf[id_len] = '\0';
-        ri_buf_release(&h->id_text);
-        h->id_text.buf = buf;
-        h->id_text.len = (size_t)id_len;
-        h->id_text.alloc = (size_t)id_len + 1;
+        h->id_text = buf;
+        h->id_len = (size_t)id_len;
     }
     for (size_t i = 0; i < h->n && !d->bad; i++)
-        if (h->id_off[i] >= h->id_text.len)
+        if (h->id_off[i] >= h->id_len)
             d->bad = 1;
     ri_cc_get_i64s(d, h->created, h->n);
     ri_cc_get_i64s(d, h->cur_close, h->n);
@@ -598,7 +607,7 @@ static bool hist_decode(void *ud, struct ri_cc_dec *d)
         }
         h->ev_start[i + 1] = h->ev_start[i] + ev_n[i];
     }
-    ri_free(ev_n);
+    ri_cc_free(ev_n);
     if (d->bad || h->ev_start[h->n] != h->n_ev)
         return false;
     ri_cc_get_i64s(d, h->ev_at, h->n_ev);
@@ -620,7 +629,6 @@ static struct ri_history *hist_new(void)
 {
     struct ri_history *h = ri_calloc(1, sizeof(*h));
     ri_strmap_init(&h->ids);
-    ri_buf_init(&h->id_text, 0);
     ri_intern_init(&h->stages);
     ri_intern_init(&h->owners);
     return h;
@@ -719,9 +727,9 @@ const char *ri_history_diff(const struct ri_history *a, const struct ri_history 
         return "owners";
     if (a->order_inferred != b->order_inferred)
         return "order_inferred";
-    if (a->id_text.len != b->id_text.len)
+    if (a->id_len != b->id_len)
         return "id_text";
-    DIFF(id_text.buf, a->id_text.len);
+    DIFF(id_text, a->id_len);
     DIFF(rowid, a->n);
     DIFF(id_off, a->n);
     DIFF(created, a->n);
@@ -759,7 +767,7 @@ size_t ri_history_n_events(const struct ri_history *h)
 
 const char *ri_history_deal_id(const struct ri_history *h, size_t i)
 {
-    return i < h->n ? h->id_text.buf + h->id_off[i] : NULL;
+    return i < h->n ? h->id_text + h->id_off[i] : NULL;
 }
 
 ri_time ri_history_created(const struct ri_history *h, size_t i)
@@ -791,7 +799,7 @@ ptrdiff_t ri_history_find(const struct ri_history *h, const char *deal_id)
         struct ri_history *m = (struct ri_history *)(uintptr_t)h;
         ri_strmap_reserve(&m->ids, h->n);
         for (size_t i = 0; i < h->n; i++) {
-            const char *id = h->id_text.buf + h->id_off[i];
+            const char *id = h->id_text + h->id_off[i];
             ri_strmap_put(&m->ids, id, strlen(id), (int64_t)i, NULL);
         }
         m->ids_built = 1;
@@ -852,22 +860,22 @@ ri_err ri_asof_state_init(struct ri_asof_state *st, const struct ri_history *h)
 
 void ri_asof_state_release(struct ri_asof_state *st)
 {
-    ri_free(st->exists);
-    ri_free(st->status);
-    ri_free(st->stage);
-    ri_free(st->stage_since);
-    ri_free(st->amount);
-    ri_free(st->first_amount);
-    ri_free(st->close_date);
-    ri_free(st->first_close_date);
-    ri_free(st->probability);
-    ri_free(st->owner);
-    ri_free(st->n_stage_changes);
-    ri_free(st->n_regressions);
-    ri_free(st->n_skips);
-    ri_free(st->n_close_pushes);
-    ri_free(st->n_amount_changes);
-    ri_free(st->reached_late);
+    ri_cc_free(st->exists);
+    ri_cc_free(st->status);
+    ri_cc_free(st->stage);
+    ri_cc_free(st->stage_since);
+    ri_cc_free(st->amount);
+    ri_cc_free(st->first_amount);
+    ri_cc_free(st->close_date);
+    ri_cc_free(st->first_close_date);
+    ri_cc_free(st->probability);
+    ri_cc_free(st->owner);
+    ri_cc_free(st->n_stage_changes);
+    ri_cc_free(st->n_regressions);
+    ri_cc_free(st->n_skips);
+    ri_cc_free(st->n_close_pushes);
+    ri_cc_free(st->n_amount_changes);
+    ri_cc_free(st->reached_late);
     memset(st, 0, sizeof(*st));
 }
 
