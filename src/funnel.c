@@ -19,7 +19,9 @@
  *   looks at the deals table.
  */
 #include "funnel.h"
+#include "colcache.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -38,27 +40,47 @@ static double days(ri_time dt)
 
 /* ------------------------------------------------------------------ small containers */
 
-/* A growable array of times with event flags (flags unused for plain samples). */
+/* A growable array of times with event flags (flags unused for plain samples). Its
+ * memory comes from ri_cc_alloc (huge pages): a series is filled once, often with a
+ * million values, and it is sized at once when a bound is known (series_reserve). */
 struct series {
     double *x;
     uint8_t *ev;
     size_t n, cap;
 };
 
+/* Grows s to hold at least cap values (keeping its contents). */
+static ri_err series_reserve(struct series *s, size_t cap)
+{
+    double *nx;
+    uint8_t *ne;
+    if (cap <= s->cap)
+        return RI_OK;
+    nx = ri_cc_alloc(cap * sizeof(*nx));
+    ne = ri_cc_alloc(cap * sizeof(*ne));
+    if (!nx || !ne) {
+        ri_cc_free(nx);
+        ri_cc_free(ne);
+        return RI_ERR_NOMEM;
+    }
+    if (s->n) {
+        memcpy(nx, s->x, s->n * sizeof(*nx));
+        memcpy(ne, s->ev, s->n * sizeof(*ne));
+    }
+    ri_cc_free(s->x);
+    ri_cc_free(s->ev);
+    s->x = nx;
+    s->ev = ne;
+    s->cap = cap;
+    return RI_OK;
+}
+
 static ri_err series_push(struct series *s, double x, uint8_t ev)
 {
     if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 256;
-        double *nx = ri_try_realloc(s->x, cap * sizeof(*nx));
-        uint8_t *ne;
-        if (!nx)
-            return RI_ERR_NOMEM;
-        s->x = nx;
-        ne = ri_try_realloc(s->ev, cap * sizeof(*ne));
-        if (!ne)
-            return RI_ERR_NOMEM;
-        s->ev = ne;
-        s->cap = cap;
+        ri_err rc = series_reserve(s, s->cap ? s->cap * 2 : 256);
+        if (rc)
+            return rc;
     }
     s->x[s->n] = x;
     s->ev[s->n] = ev;
@@ -68,8 +90,8 @@ static ri_err series_push(struct series *s, double x, uint8_t ev)
 
 static void series_release(struct series *s)
 {
-    ri_free(s->x);
-    ri_free(s->ev);
+    ri_cc_free(s->x);
+    ri_cc_free(s->ev);
     memset(s, 0, sizeof(*s));
 }
 
@@ -295,6 +317,14 @@ ri_err ri_funnel_compute(struct ri_ctx *ctx, const struct ri_history *h, ri_time
     out->from = from;
     out->to = to;
     out->n_stages = sl.n;
+    /* at most one dwell per deal in each series */
+    for (size_t j = 0; !rc && j < sl.n; j++) {
+        rc = series_reserve(&dw[j][0], n + 1);
+        if (!rc)
+            rc = series_reserve(&dw[j][1], n + 1);
+    }
+    if (rc)
+        goto nomem;
     for (size_t j = 0; j < sl.n; j++) {
         out->stages[j].stage = sl.stage_of[j];
         snprintf(out->stages[j].name, sizeof(out->stages[j].name), "%s",
@@ -366,10 +396,10 @@ ri_err ri_funnel_compute(struct ri_ctx *ctx, const struct ri_history *h, ri_time
         s->lost_share = out->lost ? (double)s->lost_exits / (double)out->lost : (double)NAN;
         s->n_dwell_won = w->n;
         s->n_dwell_lost = l->n;
-        s->dwell_won_median = ri_quantile(w->x, w->n, 0.5);
-        s->dwell_won_p90 = ri_quantile_sorted(w->x, w->n, 0.9);
-        s->dwell_lost_median = ri_quantile(l->x, l->n, 0.5);
-        s->dwell_lost_p90 = ri_quantile_sorted(l->x, l->n, 0.9);
+        s->dwell_won_median = ri_fast_quantile(w->x, w->n, 0.5);
+        s->dwell_won_p90 = ri_fast_quantile(w->x, w->n, 0.9);
+        s->dwell_lost_median = ri_fast_quantile(l->x, l->n, 0.5);
+        s->dwell_lost_p90 = ri_fast_quantile(l->x, l->n, 0.9);
     }
     out->skip_wr = ri_wilson(out->skip_won, out->skip_n, Z95);
     out->regress_wr = ri_wilson(out->regress_won, out->regress_n, Z95);
@@ -408,10 +438,13 @@ struct dwell_recs {
 static ri_err recs_push(struct dwell_recs *d, int32_t s, int32_t seg, double v)
 {
     if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 1024;
-        struct dwell_rec *nr = ri_try_realloc(d->r, cap * sizeof(*nr));
+        size_t cap = d->cap ? d->cap * 2 : 65536;
+        struct dwell_rec *nr = ri_cc_alloc(cap * sizeof(*nr)); /* see struct series */
         if (!nr)
             return RI_ERR_NOMEM;
+        if (d->n)
+            memcpy(nr, d->r, d->n * sizeof(*nr));
+        ri_cc_free(d->r);
         d->r = nr;
         d->cap = cap;
     }
@@ -434,7 +467,7 @@ static ri_err p90_thresholds(const struct dwell_recs *d, size_t n_slots, size_t 
 {
     size_t width = n_seg + 1, nkeys = n_slots * width;
     size_t *start = ri_try_alloc((nkeys + 1) * sizeof(*start));
-    double *v = ri_try_alloc((d->n + 1) * sizeof(*v));
+    double *v = ri_cc_alloc((d->n + 1) * sizeof(*v));
     ri_err rc = RI_OK;
     if (!start || !v) {
         rc = RI_ERR_NOMEM;
@@ -456,13 +489,13 @@ static ri_err p90_thresholds(const struct dwell_recs *d, size_t n_slots, size_t 
         for (size_t g = 0; g < n_seg; g++) {
             size_t gb = start[s * width + g + 1], ge = start[s * width + g + 2];
             seg_p90[s * n_seg + g] =
-                ge - gb >= MIN_SEG_WON ? ri_quantile(v + gb, ge - gb, 0.9) : (double)NAN;
+                ge - gb >= MIN_SEG_WON ? ri_fast_quantile(v + gb, ge - gb, 0.9) : (double)NAN;
         }
-        stage_p90[s] = ri_quantile(v + b, e - b, 0.9);
+        stage_p90[s] = ri_fast_quantile(v + b, e - b, 0.9);
     }
 out:
     ri_free(start);
-    ri_free(v);
+    ri_cc_free(v);
     return rc;
 }
 
@@ -618,7 +651,7 @@ nomem:
     rc = ri_fail(ctx, RI_ERR_NOMEM, "out of memory looking for zombies among %zu deals", n);
 out:
     ri_free(seg_p90);
-    ri_free(recs.r);
+    ri_cc_free(recs.r);
     ri_free(p.v);
     ri_asof_state_release(&st);
     ri_free(sl.slot_of);
@@ -715,15 +748,92 @@ static void sort_series(struct radix *r, struct series *s, int32_t *seg)
     }
 }
 
+/* ri_km_sorted_quantiles (funnel.h) follows ri_km_fit step by step: the same products,
+ * Greenwood sums and log(-log) band, in the same order, so that its results are the
+ * very same doubles. */
+struct km_target {
+    double below;         /* 1 - p, plus the relative slack of ri_km_quantile */
+    struct ri_interval q; /* the first event time each curve falls to `below` */
+};
+
+static void km_band(double s, double gw, double *lo, double *hi)
+{
+    const double z = 1.959963984540054;
+    if (!(s > 0)) {
+        *lo = 0;
+        *hi = RI_NAN;
+        return;
+    }
+    if (!(s < 1)) {
+        *lo = 1;
+        *hi = 1;
+        return;
+    }
+    double ls = log(s), se = sqrt(gw);
+    *lo = pow(s, exp(-z * se / ls));
+    *hi = pow(s, exp(z * se / ls));
+}
+
+ri_err ri_km_sorted_quantiles(const double *x, const uint8_t *ev, size_t n,
+                              struct ri_interval *median, struct ri_interval *p90)
+{
+    struct km_target tg[2];
+    double s = 1, gw = 0;
+    const double p[2] = {0.5, 0.9};
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i]) || x[i] < 0 || ev[i] > 1 || (i && x[i] < x[i - 1])) {
+            struct ri_km km;
+            ri_err rc = ri_km_fit(x, ev, n, &km);
+            if (rc)
+                return rc;
+            *median = ri_km_quantile(&km, 0.5);
+            *p90 = ri_km_quantile(&km, 0.9);
+            ri_km_release(&km);
+            return RI_OK;
+        }
+    for (int k = 0; k < 2; k++) {
+        double target = 1 - p[k];
+        tg[k].below = target + 1e-12 * fmax(target, DBL_MIN);
+        tg[k].q.est = tg[k].q.lo = tg[k].q.hi = RI_NAN;
+    }
+    for (size_t i = 0, j; i < n; i = j) {
+        uint64_t d = 0;
+        for (j = i; j < n && !(x[j] > x[i]); j++)
+            d += ev[j];
+        if (!d)
+            continue;
+        {
+            uint64_t r = (uint64_t)(n - i);
+            double lo, hi;
+            s *= 1 - (double)d / (double)r;
+            if (d < r)
+                gw += (double)d / ((double)r * (double)(r - d));
+            else
+                gw = HUGE_VAL;
+            km_band(s, gw, &lo, &hi);
+            for (int k = 0; k < 2; k++) {
+                struct ri_interval *q = &tg[k].q;
+                if (isnan(q->est) && s <= tg[k].below)
+                    q->est = x[i];
+                if (isnan(q->lo) && lo <= tg[k].below)
+                    q->lo = x[i];
+                if (isnan(q->hi) && hi <= tg[k].below)
+                    q->hi = x[i];
+            }
+        }
+    }
+    *median = tg[0].q;
+    *p90 = tg[1].q;
+    return RI_OK;
+}
+
 /* Fills one row from times x[0..n), sorted ascending, with event flags ev: KM median and
  * P90 with their intervals, and the plain statistics of the closed ones (scratch: n
  * doubles). */
 static ri_err cycle_row(int32_t key, const double *x, const uint8_t *ev, size_t n, double *scratch,
                         struct ri_cycle_row *row)
 {
-    struct ri_km km;
     size_t m = 0;
-    ri_err rc;
     const struct ri_interval none = {(double)NAN, (double)NAN, (double)NAN};
     row->key = key;
     row->n = n;
@@ -737,13 +847,7 @@ static ri_err cycle_row(int32_t key, const double *x, const uint8_t *ev, size_t 
     row->median = row->p90 = none;
     if (n == 0)
         return RI_OK;
-    rc = ri_km_fit(x, ev, n, &km);
-    if (rc)
-        return rc;
-    row->median = ri_km_quantile(&km, 0.5);
-    row->p90 = ri_km_quantile(&km, 0.9);
-    ri_km_release(&km);
-    return RI_OK;
+    return ri_km_sorted_quantiles(x, ev, n, &row->median, &row->p90);
 }
 
 void ri_cycle_report_release(struct ri_cycle_report *r)
@@ -787,7 +891,7 @@ ri_err ri_cycle_compute(struct ri_ctx *ctx, const struct ri_history *h, ri_time 
     rc = state_at(ctx, h, as_of, given, &st, &sp);
     if (rc)
         goto out;
-    dseg = ri_try_alloc((n + 1) * sizeof(*dseg));
+    dseg = ri_cc_alloc((n + 1) * sizeof(*dseg));
     start = ri_try_alloc((n_seg + 2) * sizeof(*start));
     out->by_seg = n_seg ? ri_try_alloc(n_seg * sizeof(*out->by_seg)) : NULL;
     out->by_stage = ri_try_alloc((sl.n + 1) * sizeof(*out->by_stage));
@@ -796,6 +900,13 @@ ri_err ri_cycle_compute(struct ri_ctx *ctx, const struct ri_history *h, ri_time 
     out->as_of = as_of;
     out->n_seg = n_seg;
     out->n_stage = sl.n;
+    /* at most one time per deal in each series: sized once (only what is filled is
+     * ever touched) */
+    rc = series_reserve(&all, n + 1);
+    for (size_t k = 0; !rc && k < sl.n; k++)
+        rc = series_reserve(&by_stage[k], n + 1);
+    if (rc)
+        goto nomem;
 
     /* one pass: a time per deal, and a time per stage it entered */
     for (size_t i = 0; i < n; i++) {
@@ -833,13 +944,13 @@ ri_err ri_cycle_compute(struct ri_ctx *ctx, const struct ri_history *h, ri_time 
     most = all.n;
     for (size_t s = 0; s < sl.n; s++)
         most = by_stage[s].n > most ? by_stage[s].n : most;
-    scratch = ri_try_alloc((most + 1) * sizeof(*scratch));
-    gx = ri_try_alloc((all.n + 1) * sizeof(*gx));
-    gev = ri_try_alloc((all.n + 1) * sizeof(*gev));
-    rx.key = ri_try_alloc((most + 1) * sizeof(*rx.key));
-    rx.tkey = ri_try_alloc((most + 1) * sizeof(*rx.tkey));
-    rx.pay = ri_try_alloc((all.n + 1) * sizeof(*rx.pay));
-    rx.tpay = ri_try_alloc((all.n + 1) * sizeof(*rx.tpay));
+    scratch = ri_cc_alloc((most + 1) * sizeof(*scratch));
+    gx = ri_cc_alloc((all.n + 1) * sizeof(*gx));
+    gev = ri_cc_alloc((all.n + 1) * sizeof(*gev));
+    rx.key = ri_cc_alloc((most + 1) * sizeof(*rx.key));
+    rx.tkey = ri_cc_alloc((most + 1) * sizeof(*rx.tkey));
+    rx.pay = ri_cc_alloc((all.n + 1) * sizeof(*rx.pay));
+    rx.tpay = ri_cc_alloc((all.n + 1) * sizeof(*rx.tpay));
     rx.cnt = ri_try_alloc(65536 * sizeof(*rx.cnt));
     if (!scratch || !gx || !gev || !rx.key || !rx.tkey || !rx.pay || !rx.tpay || !rx.cnt)
         goto nomem;
@@ -885,16 +996,16 @@ out:
     for (size_t s = 0; s < RI_FUNNEL_MAX_STAGES; s++)
         series_release(&by_stage[s]);
     series_release(&all);
-    ri_free(rx.key);
-    ri_free(rx.tkey);
-    ri_free(rx.pay);
-    ri_free(rx.tpay);
+    ri_cc_free(rx.key);
+    ri_cc_free(rx.tkey);
+    ri_cc_free(rx.pay);
+    ri_cc_free(rx.tpay);
     ri_free(rx.cnt);
-    ri_free(dseg);
+    ri_cc_free(dseg);
     ri_free(start);
-    ri_free(gx);
-    ri_free(gev);
-    ri_free(scratch);
+    ri_cc_free(gx);
+    ri_cc_free(gev);
+    ri_cc_free(scratch);
     ri_free(p.v);
     ri_asof_state_release(&st);
     ri_free(sl.slot_of);

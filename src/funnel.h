@@ -14,6 +14,10 @@
 
 #define RI_FUNNEL_MAX_STAGES 32
 
+/* ri_quantile's result (type 7) by selection, without sorting; moves x around (also
+ * declared in diagnose.h, whose module defines it). */
+double ri_fast_quantile(double *x, size_t n, double q);
+
 struct ri_funnel_stage {
     int32_t stage; /* index in the history's stage order */
     char name[64];
@@ -99,5 +103,13 @@ ri_err ri_cycle_compute(struct ri_ctx *ctx, const struct ri_history *h, ri_time 
                         const uint8_t *include, const int32_t *seg, size_t n_seg,
                         const struct ri_asof_state *given, struct ri_cycle_report *out /* OUT */);
 void ri_cycle_report_release(struct ri_cycle_report *r);
+
+/* The Kaplan-Meier median and P90 (with intervals) of times x[0..n) with event flags ev:
+ * exactly ri_km_quantile(0.5 and 0.9) of ri_km_fit, in one pass without a copy when x
+ * is sorted ascending (the sales-cycle rows are), through ri_km_fit otherwise. Fails as
+ * ri_km_fit does. */
+ri_err ri_km_sorted_quantiles(const double *x, const uint8_t *ev, size_t n,
+                              struct ri_interval *median /* OUT */,
+                              struct ri_interval *p90 /* OUT */);
 
 #endif /* RI_FUNNEL_H */

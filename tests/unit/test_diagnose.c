@@ -263,11 +263,63 @@ TEST(fast_quantile_equals_sorted_quantile)
     CHECK(isnan(ri_fast_quantile(a, 0, 0.5)));
 }
 
+static int cmp_obs(const void *a, const void *b)
+{
+    const double *x = a, *y = b;
+    return (x[0] > y[0]) - (x[0] < y[0]);
+}
+
+/* The one-pass Kaplan-Meier quantiles of the sales-cycle rows are the very doubles that
+ * ri_km_fit and ri_km_quantile give, on sorted times with ties, heavy censoring and
+ * everyone-has-the-event tails; unsorted input gives the same too. */
+TEST(km_sorted_quantiles_equal_km_fit)
+{
+    static double obs[400][2], x[400];
+    static uint8_t ev[400];
+    uint64_t s = 7;
+    int bad = 0;
+    for (int t = 0; t < 400; t++) {
+        size_t n = (size_t)t;
+        struct ri_km km;
+        struct ri_interval m, p, want_m, want_p;
+        unsigned censor = (unsigned)(t % 5); /* 0: no censoring .. 4: mostly censored */
+        for (size_t i = 0; i < n; i++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            obs[i][0] = t % 2 ? (double)((s >> 33) % 40) : (double)((s >> 33) % 100000) / 7.0;
+            obs[i][1] = ((s >> 20) % 5) >= censor;
+        }
+        qsort(obs, n, sizeof(obs[0]), cmp_obs);
+        for (size_t i = 0; i < n; i++) {
+            x[i] = obs[i][0];
+            ev[i] = (uint8_t)obs[i][1];
+        }
+        if (t % 7 == 0 && n > 2) { /* not sorted: the same answer by another road */
+            double tx = x[0];
+            uint8_t te = ev[0];
+            x[0] = x[n - 1];
+            ev[0] = ev[n - 1];
+            x[n - 1] = tx;
+            ev[n - 1] = te;
+        }
+        REQUIRE(ri_km_fit(x, ev, n, &km) == RI_OK);
+        want_m = ri_km_quantile(&km, 0.5);
+        want_p = ri_km_quantile(&km, 0.9);
+        ri_km_release(&km);
+        REQUIRE(ri_km_sorted_quantiles(x, ev, n, &m, &p) == RI_OK);
+        bad += memcmp(&m, &want_m, sizeof(m)) != 0 || memcmp(&p, &want_p, sizeof(p)) != 0;
+    }
+    CHECK_EQ_INT(bad, 0);
+    x[0] = -1;
+    ev[0] = 1;
+    CHECK(ri_km_sorted_quantiles(x, ev, 1, NULL, NULL) == RI_ERR_INVALID);
+}
+
 int main(void)
 {
     BEGIN("test_diagnose");
     ri_set_log_level(RI_LOG_ERROR);
     RUN(fast_quantile_equals_sorted_quantile);
+    RUN(km_sorted_quantiles_equal_km_fit);
     RUN(decomposition_is_exact_on_random_tables);
     RUN(decomposition_by_hand);
     RUN(metrics_by_hand);
