@@ -105,6 +105,17 @@ void *ri_cc_alloc(size_t n)
     return p + CC_ALLOC_HDR;
 }
 
+void *ri_cc_xalloc(size_t n)
+{
+    void *p = ri_cc_alloc(n);
+    if (!p) {
+        /* as ri_malloc: a size the program chose, not one from input */
+        fprintf(stderr, "revintel: fatal: out of memory allocating %zu bytes\n", n);
+        abort();
+    }
+    return p;
+}
+
 void *ri_cc_calloc(size_t n)
 {
     uint8_t *p = ri_cc_alloc(n);

@@ -48,6 +48,8 @@ enum ri_cc_what { RI_CC_HISTORY = 0x54534948u, RI_CC_FRAME = 0x4d415246u };
  * block is zeroed. The large ones do not count for RI_FAULT_ALLOC. */
 void *ri_cc_alloc(size_t n);
 void *ri_cc_calloc(size_t n);
+/* ri_cc_alloc that aborts on failure, as ri_malloc: for sizes the program chose. */
+void *ri_cc_xalloc(size_t n);
 void ri_cc_free(void *p);
 
 /* ------------------------------------------------------------------ encoding */

@@ -129,9 +129,11 @@ double ri_fast_quantile(double *x, size_t n, double q)
     return lo_v + (h - (double)lo) * (hi_v - lo_v);
 }
 
-/* Win-rate cell of the closed deals idx[0..n). */
-static void cell_stats(const struct ri_diagnosis *d, const uint32_t *idx, size_t n,
-                       struct scratch *sc, struct ri_wr_cell *c)
+/* Counts and sums of the win-rate cell of the closed deals idx[0..n), in idx order (the
+ * order fixes the rounding of the sums); the quantiles are left to the caller. With sc,
+ * the won amounts go to sc->a and the cycle lengths to sc->b. */
+static void cell_sums(const struct ri_diagnosis *d, const uint32_t *idx, size_t n,
+                      struct scratch *sc, struct ri_wr_cell *c, size_t *na_out, size_t *nc_out)
 {
     const struct ri_frame *f = &d->frame;
     size_t na = 0, nc = 0;
@@ -144,14 +146,18 @@ static void cell_stats(const struct ri_diagnosis *d, const uint32_t *idx, size_t
             c->won++;
             if (!isnan(f->amount[i])) {
                 c->won_amount += f->amount[i];
-                sc->a[na++] = f->amount[i];
+                if (sc)
+                    sc->a[na] = f->amount[i];
+                na++;
             }
         } else {
             c->lost++;
         }
         if (f->created[i] != RI_TIME_NONE && f->close[i] != RI_TIME_NONE) {
             double cd = days_between(f->created[i], f->close[i]);
-            sc->b[nc++] = cd;
+            if (sc)
+                sc->b[nc] = cd;
+            nc++;
             cyc_sum += cd;
         }
         if (d->reached_late && d->reached_late[i]) {
@@ -162,12 +168,22 @@ static void cell_stats(const struct ri_diagnosis *d, const uint32_t *idx, size_t
     c->rate = ri_wilson(c->won, c->won + c->lost, Z95);
     c->quality = ri_wilson(c->late_won, c->late_closed, Z95);
     c->acv_mean = na ? c->won_amount / (double)na : RI_NAN;
-    c->acv_median = ri_fast_quantile(sc->a, na, 0.5);
     c->cycle_mean = nc ? cyc_sum / (double)nc : RI_NAN;
-    c->cycle_median = ri_fast_quantile(sc->b, nc, 0.5);
-    c->cycle_p90 = ri_fast_quantile(sc->b, nc, 0.9);
     c->efficiency = cyc_sum > 0 ? c->won_amount / cyc_sum : RI_NAN;
     c->small = c->won + c->lost < d->min_n;
+    *na_out = na;
+    *nc_out = nc;
+}
+
+/* Win-rate cell of the closed deals idx[0..n), quantiles by selection. */
+static void cell_stats(const struct ri_diagnosis *d, const uint32_t *idx, size_t n,
+                       struct scratch *sc, struct ri_wr_cell *c)
+{
+    size_t na, nc;
+    cell_sums(d, idx, n, sc, c, &na, &nc);
+    c->acv_median = ri_fast_quantile(sc->a, na, 0.5);
+    c->cycle_median = ri_fast_quantile(sc->b, nc, 0.5);
+    c->cycle_p90 = ri_fast_quantile(sc->b, nc, 0.9);
 }
 
 /* Sorts idx[0..n) by the deals' codes in dimension dim (counting sort); start[v] ..
@@ -194,6 +210,183 @@ static void group_by(const struct ri_dim *dim, uint32_t *idx, size_t n, uint32_t
         ri_free(pos);
     }
     memcpy(idx, tmp, n * sizeof(*idx));
+}
+
+/* ------------------------------------------------------------------ cells by segment */
+
+/*
+ * A cell's medians and P90 come from sorted runs instead of a selection per cell: the
+ * closed deals are sorted once by won amount and once by cycle length (radix sort), and
+ * a stable counting sort by segment keeps each segment's run sorted, so that a cell's
+ * quantile is read at two positions. It is the same order statistics as the selection
+ * of cell_stats, by the same formula: the very same doubles.
+ */
+struct orders {
+    uint32_t *amt; /* won deals with an amount, by amount */
+    uint32_t *cyc; /* deals with both dates, by cycle length */
+    size_t n_amt, n_cyc;
+};
+
+/* An unsigned key in the order of the double (never NAN here). */
+static uint64_t order_key(double x)
+{
+    uint64_t b;
+    memcpy(&b, &x, sizeof(b));
+    return b >> 63 ? ~b : b | (UINT64_C(1) << 63);
+}
+
+/* Sorts pay[0..n) by key, stably (LSD radix, 16 bits a pass; a pass whose digit is the
+ * same for every key is skipped). tkey, tpay: n entries of scratch. */
+static void radix_pairs(uint64_t *key, uint32_t *pay, size_t n, uint64_t *tkey, uint32_t *tpay)
+{
+    size_t *cnt = ri_malloc(65536 * sizeof(*cnt));
+    uint64_t *k = key, *tk = tkey;
+    uint32_t *p = pay, *tp = tpay;
+    for (unsigned shift = 0; shift < 64; shift += 16) {
+        size_t sum = 0;
+        bool trivial = false;
+        memset(cnt, 0, 65536 * sizeof(*cnt));
+        for (size_t j = 0; j < n; j++)
+            cnt[(k[j] >> shift) & 0xffff]++;
+        for (size_t v = 0; v < 65536; v++) {
+            size_t c = cnt[v];
+            trivial = trivial || c == n;
+            cnt[v] = sum;
+            sum += c;
+        }
+        if (trivial)
+            continue;
+        for (size_t j = 0; j < n; j++) {
+            size_t at = cnt[(k[j] >> shift) & 0xffff]++;
+            tk[at] = k[j];
+            tp[at] = p[j];
+        }
+        k = tk;
+        tk = k == key ? tkey : key;
+        p = tp;
+        tp = p == pay ? tpay : pay;
+    }
+    if (p != pay)
+        memcpy(pay, p, n * sizeof(*p));
+    ri_free(cnt);
+}
+
+static bool has_amount(const struct ri_frame *f, uint32_t i)
+{
+    return f->status[i] == RI_STATUS_WON && !isnan(f->amount[i]);
+}
+
+static bool has_cycle(const struct ri_frame *f, uint32_t i)
+{
+    return f->created[i] != RI_TIME_NONE && f->close[i] != RI_TIME_NONE;
+}
+
+static double cycle_of(const struct ri_frame *f, uint32_t i)
+{
+    return days_between(f->created[i], f->close[i]);
+}
+
+/* The orders of the closed deals list[0..n). */
+static void orders_build(const struct ri_frame *f, const uint32_t *list, size_t n, struct orders *o)
+{
+    uint64_t *key = ri_cc_xalloc((n + 1) * sizeof(*key));
+    uint64_t *tkey = ri_cc_xalloc((n + 1) * sizeof(*tkey));
+    uint32_t *tpay = ri_cc_xalloc((n + 1) * sizeof(*tpay));
+    o->amt = ri_cc_xalloc((n + 1) * sizeof(*o->amt));
+    o->cyc = ri_cc_xalloc((n + 1) * sizeof(*o->cyc));
+    o->n_amt = o->n_cyc = 0;
+    for (size_t k = 0; k < n; k++)
+        if (has_amount(f, list[k])) {
+            key[o->n_amt] = order_key(f->amount[list[k]]);
+            o->amt[o->n_amt++] = list[k];
+        }
+    radix_pairs(key, o->amt, o->n_amt, tkey, tpay);
+    for (size_t k = 0; k < n; k++)
+        if (has_cycle(f, list[k])) {
+            key[o->n_cyc] = order_key(cycle_of(f, list[k]));
+            o->cyc[o->n_cyc++] = list[k];
+        }
+    radix_pairs(key, o->cyc, o->n_cyc, tkey, tpay);
+    ri_cc_free(key);
+    ri_cc_free(tkey);
+    ri_cc_free(tpay);
+}
+
+static void orders_release(struct orders *o)
+{
+    ri_cc_free(o->amt);
+    ri_cc_free(o->cyc);
+    memset(o, 0, sizeof(*o));
+}
+
+/* Quantile q of the n values of the sorted run ord (amounts, or cycle lengths when
+ * cycle): ri_fast_quantile's formula on the same order statistics. */
+static double run_quantile(const struct ri_frame *f, const uint32_t *ord, size_t n, double q,
+                           bool cycle)
+{
+    double h, lo_v, hi_v;
+    size_t lo;
+    if (!n)
+        return RI_NAN;
+    h = (double)(n - 1) * q;
+    lo = (size_t)h;
+    lo_v = cycle ? cycle_of(f, ord[lo]) : f->amount[ord[lo]];
+    if (lo + 1 >= n || h - (double)lo <= 0)
+        return lo_v;
+    hi_v = cycle ? cycle_of(f, ord[lo + 1]) : f->amount[ord[lo + 1]];
+    return lo_v + (h - (double)lo) * (hi_v - lo_v);
+}
+
+/* Scratch for cells_by, for lists of up to n deals. */
+struct cells_ws {
+    uint32_t *idx, *amt, *cyc, *tmp;
+};
+
+static void cells_ws_init(struct cells_ws *w, size_t n)
+{
+    w->idx = ri_cc_xalloc((n + 1) * sizeof(*w->idx));
+    w->amt = ri_cc_xalloc((n + 1) * sizeof(*w->amt));
+    w->cyc = ri_cc_xalloc((n + 1) * sizeof(*w->cyc));
+    w->tmp = ri_cc_xalloc((n + 1) * sizeof(*w->tmp));
+}
+
+static void cells_ws_release(struct cells_ws *w)
+{
+    ri_cc_free(w->idx);
+    ri_cc_free(w->amt);
+    ri_cc_free(w->cyc);
+    ri_cc_free(w->tmp);
+}
+
+/* The cells of the closed deals list[0..n) (ascending, with its orders o) by the values
+ * of dimension dd: cells[v] for each value v, as cell_stats would give them. */
+static void cells_by(const struct ri_diagnosis *d, const struct ri_dim *dd, const uint32_t *list,
+                     size_t n, const struct orders *o, struct cells_ws *w, struct ri_wr_cell *cells)
+{
+    const struct ri_frame *f = &d->frame;
+    size_t nv = dd->values.n;
+    size_t *s = ri_malloc((nv + 2) * sizeof(*s)), *sa = ri_malloc((nv + 2) * sizeof(*sa));
+    size_t *sc = ri_malloc((nv + 2) * sizeof(*sc));
+    memcpy(w->idx, list, n * sizeof(*list));
+    memcpy(w->amt, o->amt, o->n_amt * sizeof(*o->amt));
+    memcpy(w->cyc, o->cyc, o->n_cyc * sizeof(*o->cyc));
+    group_by(dd, w->idx, n, w->tmp, s);
+    group_by(dd, w->amt, o->n_amt, w->tmp, sa);
+    group_by(dd, w->cyc, o->n_cyc, w->tmp, sc);
+    for (size_t v = 0; v < nv; v++) {
+        struct ri_wr_cell *c = &cells[v];
+        size_t na, nc;
+        cell_sums(d, w->idx + s[v], s[v + 1] - s[v], NULL, c, &na, &nc);
+        if (na != sa[v + 1] - sa[v] || nc != sc[v + 1] - sc[v])
+            RI_BUG("cell of %zu deals: %zu amounts, %zu in order", s[v + 1] - s[v], na,
+                   sa[v + 1] - sa[v]);
+        c->acv_median = run_quantile(f, w->amt + sa[v], na, 0.5, false);
+        c->cycle_median = run_quantile(f, w->cyc + sc[v], nc, 0.5, true);
+        c->cycle_p90 = run_quantile(f, w->cyc + sc[v], nc, 0.9, true);
+    }
+    ri_free(s);
+    ri_free(sa);
+    ri_free(sc);
 }
 
 /* ------------------------------------------------------------------ decomposition */
@@ -391,36 +584,27 @@ static void run_decomposition(struct ri_diagnosis *d, const int *dims, size_t n_
 
 /* ------------------------------------------------------------------ reps */
 
-/* Expected win rate of each closed deal from the other reps' deals in the same segment
- * cell (the non-owner dimensions, coarsened until a cell holds 20 such deals). */
-static void run_reps(struct ri_diagnosis *d, const uint32_t *closed, size_t nclosed,
-                     struct scratch *sc)
+/*
+ * Expected wins of each rep, exp_sum[o] and their variance var_sum[o]: each closed deal's
+ * expected win rate is that of the other reps' deals in the same segment cell (the
+ * non-owner dimensions levels[0..nl), coarsened from the right until a cell holds 20
+ * such deals). Counts per cell at each coarsening level (level l uses the first nl - l
+ * dimensions) are packed as won << 32 | n, overall and per (cell, owner). They live in
+ * flat arrays indexed by the codes when the cells are few (as they are with a handful of
+ * values per dimension), else in hash maps keyed by the codes: the same counts.
+ */
+#define MAX_DENSE_CELLS ((size_t)1 << 22)
+
+static void reps_expected_map(const struct ri_diagnosis *d, const uint32_t *closed, size_t nclosed,
+                              const int *levels, int nl, double *exp_sum, double *var_sum)
 {
     const struct ri_frame *f = &d->frame;
-    int owner = ri_frame_dim(f, "owner");
-    int levels[4] = {-1, -1, -1, -1};
-    int nl = 0;
+    const struct ri_dim *od = &f->dims[ri_frame_dim(f, "owner")];
     struct ri_strmap cells[4], own[4];
-    double *exp_sum, *var_sum;
-    uint32_t *idx, *tmp;
-    size_t *start;
-    const struct ri_dim *od;
-    if (owner < 0 || !nclosed)
-        return;
-    od = &f->dims[owner];
-    for (size_t k = 0; k < f->n_dims && nl < 3; k++) {
-        const char *nm = f->dims[k].name;
-        if ((int)k != owner && !f->dims[k].custom &&
-            (!strcmp(nm, "industry") || !strcmp(nm, "region") || !strcmp(nm, "product") ||
-             !strcmp(nm, "lead_source") || !strcmp(nm, "size_band")))
-            levels[nl++] = (int)k;
-    }
     for (int l = 0; l < 4; l++) {
         ri_strmap_init(&cells[l]);
         ri_strmap_init(&own[l]);
     }
-    /* counts per cell at each coarsening level (level l uses the first nl - l dims),
-     * packed as won << 32 | n, overall and per (cell, owner) */
     for (size_t k = 0; k < nclosed; k++) {
         uint32_t i = closed[k];
         int64_t won = f->status[i] == RI_STATUS_WON;
@@ -436,8 +620,6 @@ static void run_reps(struct ri_diagnosis *d, const uint32_t *closed, size_t nclo
                 (won << 32) | 1;
         }
     }
-    exp_sum = ri_calloc(od->values.n + 1, sizeof(*exp_sum));
-    var_sum = ri_calloc(od->values.n + 1, sizeof(*var_sum));
     for (size_t k = 0; k < nclosed; k++) {
         uint32_t i = closed[k];
         int32_t o = od->code[i];
@@ -462,28 +644,128 @@ static void run_reps(struct ri_diagnosis *d, const uint32_t *closed, size_t nclo
             var_sum[o] += p * (1 - p);
         }
     }
+    for (int l = 0; l < 4; l++) {
+        ri_strmap_release(&cells[l]);
+        ri_strmap_release(&own[l]);
+    }
+}
+
+/* The cell of deal i at each level l (the first nl - l dimensions) in the flat arrays:
+ * the sum of (code_j + 1) * mult_j. */
+static void dense_cells(const struct ri_frame *f, uint32_t i, const int *levels, int nl,
+                        const size_t *mult, size_t *at)
+{
+    size_t acc = 0;
+    at[nl] = 0;
+    for (int j = 0; j < nl; j++) {
+        acc += (size_t)(f->dims[levels[j]].code[i] + 1) * mult[j];
+        at[nl - j - 1] = acc;
+    }
+}
+
+/* The same with flat arrays; false (nothing done) when the cells would be too many. */
+static bool reps_expected_dense(const struct ri_diagnosis *d, const uint32_t *closed,
+                                size_t nclosed, const int *levels, int nl, double *exp_sum,
+                                double *var_sum)
+{
+    const struct ri_frame *f = &d->frame;
+    const struct ri_dim *od = &f->dims[ri_frame_dim(f, "owner")];
+    size_t mult[4], size[4], no = od->values.n + 1;
+    int64_t *cells[4] = {NULL, NULL, NULL, NULL}, *own[4] = {NULL, NULL, NULL, NULL};
+    mult[0] = 1;
+    for (int j = 0; j < nl; j++) {
+        size_t r = f->dims[levels[j]].values.n + 1;
+        if (mult[j] > MAX_DENSE_CELLS / r / no)
+            return false;
+        mult[j + 1] = mult[j] * r;
+    }
+    for (int l = 0; l <= nl; l++) {
+        size[l] = mult[nl - l];
+        cells[l] = ri_calloc(size[l], sizeof(int64_t));
+        own[l] = ri_calloc(size[l] * no, sizeof(int64_t));
+    }
+    for (size_t k = 0; k < nclosed; k++) {
+        uint32_t i = closed[k];
+        int64_t add = (int64_t)(f->status[i] == RI_STATUS_WON) << 32 | 1;
+        size_t at[4], o = (size_t)(od->code[i] + 1);
+        dense_cells(f, i, levels, nl, mult, at);
+        for (int l = 0; l <= nl; l++) {
+            cells[l][at[l]] += add;
+            own[l][at[l] * no + o] += add;
+        }
+    }
+    for (size_t k = 0; k < nclosed; k++) {
+        uint32_t i = closed[k];
+        int32_t o = od->code[i];
+        size_t at[4];
+        double p = RI_NAN;
+        if (o < 0)
+            continue;
+        dense_cells(f, i, levels, nl, mult, at);
+        for (int l = 0; l <= nl && isnan(p); l++) {
+            int64_t all = cells[l][at[l]], mine = own[l][at[l] * no + (size_t)(o + 1)];
+            int64_t n = (all & 0xffffffff) - (mine & 0xffffffff);
+            if (n >= 20 || l == nl)
+                p = n > 0 ? (double)((all >> 32) - (mine >> 32)) / (double)n : RI_NAN;
+        }
+        if (!isnan(p)) {
+            exp_sum[o] += p;
+            var_sum[o] += p * (1 - p);
+        }
+    }
+    for (int l = 0; l <= nl; l++) {
+        ri_free(cells[l]);
+        ri_free(own[l]);
+    }
+    return true;
+}
+
+static void run_reps(struct ri_diagnosis *d, const uint32_t *closed, size_t nclosed,
+                     const struct orders *o_all)
+{
+    const struct ri_frame *f = &d->frame;
+    int owner = ri_frame_dim(f, "owner");
+    int levels[4] = {-1, -1, -1, -1};
+    int nl = 0;
+    double *exp_sum, *var_sum;
+    struct ri_wr_cell *rc;
+    struct cells_ws w;
+    const struct ri_dim *od;
+    if (owner < 0 || !nclosed)
+        return;
+    od = &f->dims[owner];
+    for (size_t k = 0; k < f->n_dims && nl < 3; k++) {
+        const char *nm = f->dims[k].name;
+        if ((int)k != owner && !f->dims[k].custom &&
+            (!strcmp(nm, "industry") || !strcmp(nm, "region") || !strcmp(nm, "product") ||
+             !strcmp(nm, "lead_source") || !strcmp(nm, "size_band")))
+            levels[nl++] = (int)k;
+    }
+    exp_sum = ri_calloc(od->values.n + 1, sizeof(*exp_sum));
+    var_sum = ri_calloc(od->values.n + 1, sizeof(*var_sum));
+    if (!reps_expected_dense(d, closed, nclosed, levels, nl, exp_sum, var_sum))
+        reps_expected_map(d, closed, nclosed, levels, nl, exp_sum, var_sum);
     /* the reps' own cells */
-    idx = ri_malloc((nclosed + 1) * sizeof(*idx));
-    tmp = ri_malloc((nclosed + 1) * sizeof(*tmp));
-    start = ri_malloc((od->values.n + 2) * sizeof(*start));
-    memcpy(idx, closed, nclosed * sizeof(*idx));
-    group_by(od, idx, nclosed, tmp, start);
+    rc = ri_calloc(od->values.n + 1, sizeof(*rc));
+    cells_ws_init(&w, nclosed);
+    cells_by(d, od, closed, nclosed, o_all, &w, rc);
+    cells_ws_release(&w);
     d->reps = ri_calloc(od->values.n + 1, sizeof(*d->reps));
     for (size_t v = 0; v < od->values.n; v++) {
         struct ri_rep_row *r = &d->reps[d->n_reps];
-        size_t n = start[v + 1] - start[v];
         double nn;
-        if (!n)
+        if (!rc[v].won && !rc[v].lost)
             continue;
         r->owner = (int32_t)v;
         snprintf(r->name, sizeof(r->name), "%s", ri_intern_str(&od->values, (int32_t)v));
-        cell_stats(d, idx + start[v], n, sc, &r->cell);
+        r->cell = rc[v];
         nn = (double)(r->cell.won + r->cell.lost);
         r->expected_rate = nn > 0 ? exp_sum[v] / nn : RI_NAN;
         r->z = var_sum[v] > 0 ? ((double)r->cell.won - exp_sum[v]) / sqrt(var_sum[v]) : 0;
         r->p = ri_normal_p2(r->z);
         d->n_reps++;
     }
+    ri_free(rc);
     {
         double *p = ri_malloc((d->n_reps + 1) * sizeof(*p)),
                *q = ri_malloc((d->n_reps + 1) * sizeof(*q));
@@ -501,15 +783,8 @@ static void run_reps(struct ri_diagnosis *d, const uint32_t *closed, size_t nclo
         ri_free(p);
         ri_free(q);
     }
-    for (int l = 0; l < 4; l++) {
-        ri_strmap_release(&cells[l]);
-        ri_strmap_release(&own[l]);
-    }
     ri_free(exp_sum);
     ri_free(var_sum);
-    ri_free(idx);
-    ri_free(tmp);
-    ri_free(start);
 }
 
 /* ------------------------------------------------------------------ concentration */
@@ -581,16 +856,21 @@ static void run_concentration(struct ri_diagnosis *d, const uint32_t *closed, si
 
 /* ------------------------------------------------------------------ driver */
 
-/* Seconds since the previous call, logged at debug level with the phase's name. */
+/* Seconds since the previous call, logged at debug level with the phase's name, and the
+ * processor time of this thread in them (the rest of the wall time went to the others). */
 static void phase(const char *name)
 {
-    static struct timespec last;
-    struct timespec now;
+    static struct timespec last, last_cpu;
+    struct timespec now, cpu;
     clock_gettime(CLOCK_MONOTONIC, &now);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
     if (last.tv_sec && name)
-        ri_log(RI_LOG_DEBUG, "diagnose: %s %.3f s", name,
-               (double)(now.tv_sec - last.tv_sec) + (double)(now.tv_nsec - last.tv_nsec) / 1e9);
+        ri_log(RI_LOG_DEBUG, "diagnose: %s %.3f s (this thread %.3f s)", name,
+               (double)(now.tv_sec - last.tv_sec) + (double)(now.tv_nsec - last.tv_nsec) / 1e9,
+               (double)(cpu.tv_sec - last_cpu.tv_sec) +
+                   (double)(cpu.tv_nsec - last_cpu.tv_nsec) / 1e9);
     last = now;
+    last_cpu = cpu;
 }
 
 static int parse_filter(struct ri_ctx *ctx, struct ri_diagnosis *d, const char *spec, uint8_t *keep)
@@ -718,36 +998,33 @@ static void run_periods(struct ri_diagnosis *d, const uint32_t *closed, size_t n
 }
 
 static void run_segments(struct ri_diagnosis *d, const uint32_t *closed, size_t nclosed,
-                         struct scratch *sc)
+                         const struct orders *o_all)
 {
     const struct ri_frame *f = &d->frame;
-    uint32_t *idx = ri_malloc((nclosed + 1) * sizeof(*idx));
-    uint32_t *tmp = ri_malloc((nclosed + 1) * sizeof(*tmp));
-    size_t nlast = 0;
     const struct ri_period_row *P1 = d->p1 >= 0 ? &d->periods[d->p1] : NULL;
+    uint32_t *last = ri_cc_xalloc((nclosed + 1) * sizeof(*last));
+    struct orders o_last = {NULL, NULL, 0, 0};
+    struct cells_ws w;
+    size_t nlast = 0;
+    cells_ws_init(&w, nclosed);
+    if (P1) {
+        for (size_t k = 0; k < nclosed; k++)
+            if (f->close[closed[k]] >= P1->start && f->close[closed[k]] < P1->end)
+                last[nlast++] = closed[k];
+        orders_build(f, last, nlast, &o_last);
+    }
     for (size_t dim = 0; dim < f->n_dims; dim++) {
         const struct ri_dim *dd = &f->dims[dim];
-        size_t *start = ri_malloc((dd->values.n + 2) * sizeof(*start));
         d->seg_cells_all[dim] = ri_calloc(dd->values.n + 1, sizeof(struct ri_wr_cell));
         d->seg_cells[dim] = ri_calloc(dd->values.n + 1, sizeof(struct ri_wr_cell));
-        memcpy(idx, closed, nclosed * sizeof(*idx));
-        group_by(dd, idx, nclosed, tmp, start);
-        for (size_t v = 0; v < dd->values.n; v++)
-            cell_stats(d, idx + start[v], start[v + 1] - start[v], sc, &d->seg_cells_all[dim][v]);
-        if (P1) {
-            nlast = 0;
-            for (size_t k = 0; k < nclosed; k++)
-                if (f->close[closed[k]] >= P1->start && f->close[closed[k]] < P1->end)
-                    idx[nlast++] = closed[k];
-            group_by(dd, idx, nlast, tmp, start);
-            for (size_t v = 0; v < dd->values.n; v++)
-                cell_stats(d, idx + start[v], start[v + 1] - start[v], sc, &d->seg_cells[dim][v]);
-        }
-        ri_free(start);
+        cells_by(d, dd, closed, nclosed, o_all, &w, d->seg_cells_all[dim]);
+        if (P1)
+            cells_by(d, dd, last, nlast, &o_last, &w, d->seg_cells[dim]);
     }
     d->n_seg_tables = f->n_dims;
-    ri_free(idx);
-    ri_free(tmp);
+    orders_release(&o_last);
+    cells_ws_release(&w);
+    ri_cc_free(last);
 }
 
 static void pct(char *buf, size_t size, const struct ri_interval *iv)
@@ -898,6 +1175,8 @@ static ri_err parse_by(struct ri_ctx *ctx, const struct ri_frame *f, const char 
  * read-only connection), and its error is copied to the caller's context after join. */
 struct job {
     struct ri_diagnosis *d;
+    const uint32_t *closed; /* the closed deals, for the concentration */
+    size_t nclosed;
     const char *path;
     const struct ri_asof_state *st;
     const int32_t *codes;
@@ -916,6 +1195,32 @@ static void *frame_job(void *arg)
     /* a read-only connection cannot write the cache: the caller does, if need be */
     if (!j->rc)
         j->rc = ri_frame_load_mode(c, RI_CC_READ, &j->d->frame, &j->gen, &j->cached);
+    if (j->rc)
+        snprintf(j->err, sizeof(j->err), "%s", ri_errmsg(c));
+    ri_ctx_free(c);
+    return NULL;
+}
+
+/* The funnel, then the concentration (whose fits and sorts would otherwise hold up the
+ * thread of the segment metrics). */
+static void *funnel_job(void *arg)
+{
+    struct job *j = arg;
+    struct ri_diagnosis *d = j->d;
+    struct ri_ctx *c = ri_ctx_new();
+    j->rc = RI_OK;
+    if ((d->reports & RI_DIAG_FUNNEL) && d->p1 >= 0) {
+        ri_time from = d->from > d->periods[0].start ? d->from : d->periods[0].start;
+        j->rc = ri_funnel_compute(c, d->hist, from, d->to, d->include, j->st, &d->funnel);
+    }
+    if (d->reports & RI_DIAG_CONCENTRATION) {
+        struct scratch sc;
+        sc.a = ri_cc_xalloc((j->nclosed + 1) * sizeof(double));
+        sc.b = ri_cc_xalloc((j->nclosed + 1) * sizeof(double));
+        run_concentration(d, j->closed, j->nclosed, &sc);
+        ri_cc_free(sc.a);
+        ri_cc_free(sc.b);
+    }
     if (j->rc)
         snprintf(j->err, sizeof(j->err), "%s", ri_errmsg(c));
     ri_ctx_free(c);
@@ -1062,44 +1367,55 @@ ri_err ri_diagnose(struct ri_ctx *ctx, const struct ri_diagnose_opts *o, struct 
     d->closed = nclosed;
     cell_stats(d, closed, nclosed, &sc, &d->total);
     run_periods(d, closed, nclosed, &sc);
-    /* zombies and cycles only read the history: they run beside the rest */
+    phase("periods");
+    /* the funnel, and zombies and cycles, only read the history and the filter: each
+     * runs on a thread of its own beside the metrics of the frame */
     {
-        struct job zj;
-        pthread_t zt;
-        int threaded = 0;
+        struct job zj, fj;
+        struct orders o_all = {NULL, NULL, 0, 0};
+        pthread_t zt, ft;
+        int z_threaded = 0, f_threaded = 0;
         memset(&zj, 0, sizeof(zj));
-        zj.d = d;
-        zj.st = st.n ? &st : NULL;
+        memset(&fj, 0, sizeof(fj));
+        zj.d = fj.d = d;
+        zj.st = fj.st = st.n ? &st : NULL;
+        fj.closed = closed;
+        fj.nclosed = nclosed;
+        if (((d->reports & RI_DIAG_FUNNEL) && d->p1 >= 0) || (d->reports & RI_DIAG_CONCENTRATION)) {
+            f_threaded = pthread_create(&ft, NULL, funnel_job, &fj) == 0;
+            if (!f_threaded)
+                funnel_job(&fj);
+        }
         if ((d->reports & (RI_DIAG_ZOMBIES | RI_DIAG_CYCLE)) && d->as_of != RI_TIME_NONE) {
             int seg = ri_frame_dim(&d->frame, "industry");
             zj.codes = seg >= 0 ? d->frame.dims[seg].code : NULL;
             zj.nseg = seg >= 0 ? d->frame.dims[seg].values.n : 0;
             d->cycle_dim = seg;
-            threaded = pthread_create(&zt, NULL, zombies_cycle_job, &zj) == 0;
-            if (!threaded)
+            z_threaded = pthread_create(&zt, NULL, zombies_cycle_job, &zj) == 0;
+            if (!z_threaded)
                 zombies_cycle_job(&zj);
         }
+        if (d->reports & (RI_DIAG_WINRATE | RI_DIAG_DECOMPOSE | RI_DIAG_PIPELINE | RI_DIAG_REPS))
+            orders_build(&d->frame, closed, nclosed, &o_all);
         if (d->reports & (RI_DIAG_WINRATE | RI_DIAG_DECOMPOSE | RI_DIAG_PIPELINE))
-            run_segments(d, closed, nclosed, &sc);
+            run_segments(d, closed, nclosed, &o_all);
         phase("segments");
         if (d->reports & RI_DIAG_DECOMPOSE)
             run_decomposition(d, dims, nd);
         phase("decomposition");
         if (d->reports & RI_DIAG_REPS)
-            run_reps(d, closed, nclosed, &sc);
+            run_reps(d, closed, nclosed, &o_all);
+        orders_release(&o_all);
         phase("reps");
-        if (d->reports & RI_DIAG_CONCENTRATION)
-            run_concentration(d, closed, nclosed, &sc);
-        phase("concentration");
-        if ((d->reports & RI_DIAG_FUNNEL) && d->p1 >= 0)
-            rc = ri_funnel_compute(ctx, d->hist,
-                                   d->from > d->periods[0].start ? d->from : d->periods[0].start,
-                                   d->to, d->include, st.n ? &st : NULL, &d->funnel);
-        phase("funnel");
-        if (threaded)
+        if (f_threaded)
+            pthread_join(ft, NULL);
+        phase("funnel and concentration (in parallel)");
+        if (z_threaded)
             pthread_join(zt, NULL);
         phase("zombies and cycles (in parallel)");
-        if (!rc && zj.rc)
+        if (fj.rc)
+            rc = ri_fail(ctx, fj.rc, "%s", fj.err);
+        else if (zj.rc)
             rc = ri_fail(ctx, zj.rc, "%s", zj.err);
     }
     if (rc)
