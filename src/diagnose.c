@@ -175,27 +175,15 @@ static void cell_sums(const struct ri_diagnosis *d, const uint32_t *idx, size_t 
     *nc_out = nc;
 }
 
-/* Win-rate cell of the closed deals idx[0..n), quantiles by selection. */
-static void cell_stats(const struct ri_diagnosis *d, const uint32_t *idx, size_t n,
-                       struct scratch *sc, struct ri_wr_cell *c)
+/* Sorts idx[0..n) by the deals' codes code[i] in 0..nv-1 (stable counting sort); start[v]
+ * .. start[v + 1] is the slice of value v. Deals without a value (code -1) go last (not in
+ * a slice). start must hold nv + 2 entries; tmp n entries. */
+static void group_codes(const int32_t *code, size_t nv, uint32_t *idx, size_t n, uint32_t *tmp,
+                        size_t *start)
 {
-    size_t na, nc;
-    cell_sums(d, idx, n, sc, c, &na, &nc);
-    c->acv_median = ri_fast_quantile(sc->a, na, 0.5);
-    c->cycle_median = ri_fast_quantile(sc->b, nc, 0.5);
-    c->cycle_p90 = ri_fast_quantile(sc->b, nc, 0.9);
-}
-
-/* Sorts idx[0..n) by the deals' codes in dimension dim (counting sort); start[v] ..
- * start[v + 1] is the slice of value v. Deals without a value go last (not in a slice).
- * start must hold n_values + 1 entries; tmp n entries. */
-static void group_by(const struct ri_dim *dim, uint32_t *idx, size_t n, uint32_t *tmp,
-                     size_t *start)
-{
-    size_t nv = dim->values.n;
     memset(start, 0, (nv + 2) * sizeof(*start));
     for (size_t k = 0; k < n; k++) {
-        int32_t c = dim->code[idx[k]];
+        int32_t c = code[idx[k]];
         start[(c >= 0 ? (size_t)c : nv) + 1]++;
     }
     for (size_t v = 0; v < nv + 1; v++)
@@ -204,7 +192,7 @@ static void group_by(const struct ri_dim *dim, uint32_t *idx, size_t n, uint32_t
         size_t *pos = ri_malloc((nv + 1) * sizeof(*pos));
         memcpy(pos, start, (nv + 1) * sizeof(*pos));
         for (size_t k = 0; k < n; k++) {
-            int32_t c = dim->code[idx[k]];
+            int32_t c = code[idx[k]];
             tmp[pos[c >= 0 ? (size_t)c : nv]++] = idx[k];
         }
         ri_free(pos);
@@ -358,32 +346,39 @@ static void cells_ws_release(struct cells_ws *w)
     ri_cc_free(w->tmp);
 }
 
-/* The cells of the closed deals list[0..n) (ascending, with its orders o) by the values
- * of dimension dd: cells[v] for each value v, as cell_stats would give them. */
-static void cells_by(const struct ri_diagnosis *d, const struct ri_dim *dd, const uint32_t *list,
-                     size_t n, const struct orders *o, struct cells_ws *w, struct ri_wr_cell *cells)
+/* The cell of the closed deals idx[0..n) whose won amounts, sorted, are the deals
+ * amt[0..na) and whose cycle lengths, sorted, those of cyc[0..nc). */
+static void cell_ordered(const struct ri_diagnosis *d, const uint32_t *idx, size_t n,
+                         const uint32_t *amt, size_t na, const uint32_t *cyc, size_t nc,
+                         struct ri_wr_cell *c)
 {
-    const struct ri_frame *f = &d->frame;
-    size_t nv = dd->values.n;
+    size_t ka, kc;
+    cell_sums(d, idx, n, NULL, c, &ka, &kc);
+    if (ka != na || kc != nc)
+        RI_BUG("cell of %zu deals: %zu amounts and %zu cycles, runs of %zu and %zu", n, ka, kc, na,
+               nc);
+    c->acv_median = run_quantile(&d->frame, amt, na, 0.5, false);
+    c->cycle_median = run_quantile(&d->frame, cyc, nc, 0.5, true);
+    c->cycle_p90 = run_quantile(&d->frame, cyc, nc, 0.9, true);
+}
+
+/* The cells of the closed deals list[0..n) (ascending, with its orders o) by their codes
+ * code[i] in 0..nv-1: cells[v] for each value v, as cell_stats would give them. */
+static void cells_by(const struct ri_diagnosis *d, const int32_t *code, size_t nv,
+                     const uint32_t *list, size_t n, const struct orders *o, struct cells_ws *w,
+                     struct ri_wr_cell *cells)
+{
     size_t *s = ri_malloc((nv + 2) * sizeof(*s)), *sa = ri_malloc((nv + 2) * sizeof(*sa));
     size_t *sc = ri_malloc((nv + 2) * sizeof(*sc));
     memcpy(w->idx, list, n * sizeof(*list));
     memcpy(w->amt, o->amt, o->n_amt * sizeof(*o->amt));
     memcpy(w->cyc, o->cyc, o->n_cyc * sizeof(*o->cyc));
-    group_by(dd, w->idx, n, w->tmp, s);
-    group_by(dd, w->amt, o->n_amt, w->tmp, sa);
-    group_by(dd, w->cyc, o->n_cyc, w->tmp, sc);
-    for (size_t v = 0; v < nv; v++) {
-        struct ri_wr_cell *c = &cells[v];
-        size_t na, nc;
-        cell_sums(d, w->idx + s[v], s[v + 1] - s[v], NULL, c, &na, &nc);
-        if (na != sa[v + 1] - sa[v] || nc != sc[v + 1] - sc[v])
-            RI_BUG("cell of %zu deals: %zu amounts, %zu in order", s[v + 1] - s[v], na,
-                   sa[v + 1] - sa[v]);
-        c->acv_median = run_quantile(f, w->amt + sa[v], na, 0.5, false);
-        c->cycle_median = run_quantile(f, w->cyc + sc[v], nc, 0.5, true);
-        c->cycle_p90 = run_quantile(f, w->cyc + sc[v], nc, 0.9, true);
-    }
+    group_codes(code, nv, w->idx, n, w->tmp, s);
+    group_codes(code, nv, w->amt, o->n_amt, w->tmp, sa);
+    group_codes(code, nv, w->cyc, o->n_cyc, w->tmp, sc);
+    for (size_t v = 0; v < nv; v++)
+        cell_ordered(d, w->idx + s[v], s[v + 1] - s[v], w->amt + sa[v], sa[v + 1] - sa[v],
+                     w->cyc + sc[v], sc[v + 1] - sc[v], &cells[v]);
     ri_free(s);
     ri_free(sa);
     ri_free(sc);
@@ -721,7 +716,7 @@ static bool reps_expected_dense(const struct ri_diagnosis *d, const uint32_t *cl
 }
 
 static void run_reps(struct ri_diagnosis *d, const uint32_t *closed, size_t nclosed,
-                     const struct orders *o_all)
+                     const struct orders *o_all, struct cells_ws *w)
 {
     const struct ri_frame *f = &d->frame;
     int owner = ri_frame_dim(f, "owner");
@@ -729,7 +724,6 @@ static void run_reps(struct ri_diagnosis *d, const uint32_t *closed, size_t nclo
     int nl = 0;
     double *exp_sum, *var_sum;
     struct ri_wr_cell *rc;
-    struct cells_ws w;
     const struct ri_dim *od;
     if (owner < 0 || !nclosed)
         return;
@@ -747,9 +741,7 @@ static void run_reps(struct ri_diagnosis *d, const uint32_t *closed, size_t nclo
         reps_expected_map(d, closed, nclosed, levels, nl, exp_sum, var_sum);
     /* the reps' own cells */
     rc = ri_calloc(od->values.n + 1, sizeof(*rc));
-    cells_ws_init(&w, nclosed);
-    cells_by(d, od, closed, nclosed, o_all, &w, rc);
-    cells_ws_release(&w);
+    cells_by(d, od->code, od->values.n, closed, nclosed, o_all, w, rc);
     d->reps = ri_calloc(od->values.n + 1, sizeof(*d->reps));
     for (size_t v = 0; v < od->values.n; v++) {
         struct ri_rep_row *r = &d->reps[d->n_reps];
@@ -906,44 +898,91 @@ static void closed_list(const struct ri_diagnosis *d, ri_time from, ri_time to, 
             out[(*n)++] = (uint32_t)i;
 }
 
+/* Period keys of days from a table over the days the deals span: ri_period_key costs a
+ * civil-date conversion, and a million deals ask it about a few hundred days. */
+struct day_keys {
+    int64_t d0;
+    size_t n; /* 0: no table, every key computed */
+    int32_t *key;
+    int quarterly;
+};
+
+static int64_t day_of(ri_time t)
+{
+    return t >= 0 ? t / RI_DAY : -((-t + RI_DAY - 1) / RI_DAY);
+}
+
+static void day_keys_init(struct day_keys *dk, const struct ri_frame *f, int quarterly)
+{
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    memset(dk, 0, sizeof(*dk));
+    dk->quarterly = quarterly;
+    for (size_t i = 0; i < f->n; i++) {
+        if (f->created[i] != RI_TIME_NONE) {
+            int64_t x = day_of(f->created[i]);
+            lo = x < lo ? x : lo;
+            hi = x > hi ? x : hi;
+        }
+        if (f->close[i] != RI_TIME_NONE) {
+            int64_t x = day_of(f->close[i]);
+            lo = x < lo ? x : lo;
+            hi = x > hi ? x : hi;
+        }
+    }
+    if (lo > hi || hi - lo >= (int64_t)1 << 22 || lo < INT64_MIN / RI_DAY + 1 ||
+        hi > INT64_MAX / RI_DAY - 1)
+        return; /* nothing to tabulate, or a span of dates no data has: compute each key */
+    dk->d0 = lo;
+    dk->n = (size_t)(hi - lo + 1);
+    dk->key = ri_malloc(dk->n * sizeof(*dk->key));
+    for (size_t j = 0; j < dk->n; j++)
+        dk->key[j] = ri_period_key((lo + (int64_t)j) * RI_DAY, quarterly);
+}
+
+/* ri_period_key(t, quarterly), the key of t's day */
+static int32_t day_key(const struct day_keys *dk, ri_time t)
+{
+    int64_t j = day_of(t) - dk->d0;
+    if (dk->n && j >= 0 && (uint64_t)j < dk->n)
+        return dk->key[j];
+    return ri_period_key(t, dk->quarterly);
+}
+
 static void run_periods(struct ri_diagnosis *d, const uint32_t *closed, size_t nclosed,
-                        struct scratch *sc)
+                        const struct orders *o_all, struct cells_ws *w)
 {
     const struct ri_frame *f = &d->frame;
     int32_t kmin = INT32_MAX,
             kmax = d->as_of != RI_TIME_NONE ? ri_period_key(d->as_of, d->quarterly) : INT32_MIN;
-    size_t np, *start;
-    uint32_t *idx, *tmp;
+    struct day_keys dk;
+    struct ri_wr_cell *cells;
+    int32_t *pcode, *ckey;
+    size_t np;
+    day_keys_init(&dk, f, d->quarterly);
+    /* each closed deal's period (by close date), each deal's by creation */
+    pcode = ri_cc_xalloc((f->n + 1) * sizeof(*pcode));
+    ckey = ri_cc_xalloc((f->n + 1) * sizeof(*ckey));
     for (size_t k = 0; k < nclosed; k++) {
-        int32_t key = ri_period_key(f->close[closed[k]], d->quarterly);
+        int32_t key = day_key(&dk, f->close[closed[k]]);
+        pcode[closed[k]] = key;
         kmin = key < kmin ? key : kmin;
         kmax = key > kmax ? key : kmax;
     }
     if (kmin > kmax)
-        return;
+        goto out;
     np = (size_t)(kmax - kmin + 1);
     d->periods = ri_calloc(np, sizeof(*d->periods));
     d->n_periods = np;
-    start = ri_calloc(np + 2, sizeof(*start));
-    idx = ri_malloc((nclosed + 1) * sizeof(*idx));
-    tmp = ri_malloc((nclosed + 1) * sizeof(*tmp));
     for (size_t k = 0; k < nclosed; k++)
-        start[(size_t)(ri_period_key(f->close[closed[k]], d->quarterly) - kmin) + 1]++;
-    for (size_t p = 0; p < np; p++)
-        start[p + 1] += start[p];
-    {
-        size_t *pos = ri_malloc((np + 1) * sizeof(*pos));
-        memcpy(pos, start, (np + 1) * sizeof(*pos));
-        for (size_t k = 0; k < nclosed; k++)
-            idx[pos[ri_period_key(f->close[closed[k]], d->quarterly) - kmin]++] = closed[k];
-        ri_free(pos);
-    }
+        pcode[closed[k]] -= kmin;
+    cells = ri_calloc(np + 1, sizeof(*cells));
+    cells_by(d, pcode, np, closed, nclosed, o_all, w, cells);
     for (size_t p = 0; p < np; p++) {
         struct ri_period_row *r = &d->periods[p];
         r->key = kmin + (int32_t)p;
         ri_period_bounds(r->key, d->quarterly, &r->start, &r->end, r->label, sizeof(r->label));
         r->complete = d->as_of != RI_TIME_NONE && r->end <= d->as_of + RI_DAY;
-        cell_stats(d, idx + start[p], start[p + 1] - start[p], sc, &r->cell);
+        r->cell = cells[p];
         r->change_p.est = r->change_p.lo = r->change_p.hi = RI_NAN;
         if (p > 0) {
             const struct ri_wr_cell *a = &d->periods[p - 1].cell;
@@ -951,12 +990,14 @@ static void run_periods(struct ri_diagnosis *d, const uint32_t *closed, size_t n
                                                r->cell.won + r->cell.lost, NULL);
         }
     }
+    ri_free(cells);
     /* created pipeline per period */
     for (size_t i = 0; i < f->n; i++) {
         int32_t key;
+        ckey[i] = INT32_MIN;
         if (!d->include[i] || f->created[i] == RI_TIME_NONE)
             continue;
-        key = ri_period_key(f->created[i], d->quarterly);
+        key = ckey[i] = day_key(&dk, f->created[i]);
         if (key < kmin || key > kmax)
             continue;
         d->periods[key - kmin].created++;
@@ -974,10 +1015,9 @@ static void run_periods(struct ri_diagnosis *d, const uint32_t *closed, size_t n
         size_t nv = md->values.n;
         d->created_by = ri_calloc(np * nv + 1, sizeof(*d->created_by));
         for (size_t i = 0; i < f->n; i++) {
-            int32_t key;
-            if (!d->include[i] || f->created[i] == RI_TIME_NONE || md->code[i] < 0)
+            int32_t key = ckey[i];
+            if (key == INT32_MIN || md->code[i] < 0)
                 continue;
-            key = ri_period_key(f->created[i], d->quarterly);
             if (key >= kmin && key <= kmax)
                 d->created_by[(size_t)(key - kmin) * nv + (size_t)md->code[i]]++;
         }
@@ -992,21 +1032,20 @@ static void run_periods(struct ri_diagnosis *d, const uint32_t *closed, size_t n
         else if (d->p0 < 0)
             d->p0 = (int)p;
     }
-    ri_free(start);
-    ri_free(idx);
-    ri_free(tmp);
+out:
+    ri_cc_free(pcode);
+    ri_cc_free(ckey);
+    ri_free(dk.key);
 }
 
 static void run_segments(struct ri_diagnosis *d, const uint32_t *closed, size_t nclosed,
-                         const struct orders *o_all)
+                         const struct orders *o_all, struct cells_ws *w)
 {
     const struct ri_frame *f = &d->frame;
     const struct ri_period_row *P1 = d->p1 >= 0 ? &d->periods[d->p1] : NULL;
     uint32_t *last = ri_cc_xalloc((nclosed + 1) * sizeof(*last));
     struct orders o_last = {NULL, NULL, 0, 0};
-    struct cells_ws w;
     size_t nlast = 0;
-    cells_ws_init(&w, nclosed);
     if (P1) {
         for (size_t k = 0; k < nclosed; k++)
             if (f->close[closed[k]] >= P1->start && f->close[closed[k]] < P1->end)
@@ -1017,13 +1056,12 @@ static void run_segments(struct ri_diagnosis *d, const uint32_t *closed, size_t 
         const struct ri_dim *dd = &f->dims[dim];
         d->seg_cells_all[dim] = ri_calloc(dd->values.n + 1, sizeof(struct ri_wr_cell));
         d->seg_cells[dim] = ri_calloc(dd->values.n + 1, sizeof(struct ri_wr_cell));
-        cells_by(d, dd, closed, nclosed, o_all, &w, d->seg_cells_all[dim]);
+        cells_by(d, dd->code, dd->values.n, closed, nclosed, o_all, w, d->seg_cells_all[dim]);
         if (P1)
-            cells_by(d, dd, last, nlast, &o_last, &w, d->seg_cells[dim]);
+            cells_by(d, dd->code, dd->values.n, last, nlast, &o_last, w, d->seg_cells[dim]);
     }
     d->n_seg_tables = f->n_dims;
     orders_release(&o_last);
-    cells_ws_release(&w);
     ri_cc_free(last);
 }
 
@@ -1175,7 +1213,7 @@ static ri_err parse_by(struct ri_ctx *ctx, const struct ri_frame *f, const char 
  * read-only connection), and its error is copied to the caller's context after join. */
 struct job {
     struct ri_diagnosis *d;
-    const uint32_t *closed; /* the closed deals, for the concentration */
+    const uint32_t *closed; /* the closed deals (the concentration's) */
     size_t nclosed;
     const char *path;
     const struct ri_asof_state *st;
@@ -1201,30 +1239,39 @@ static void *frame_job(void *arg)
     return NULL;
 }
 
-/* The funnel, then the concentration (whose fits and sorts would otherwise hold up the
- * thread of the segment metrics). */
 static void *funnel_job(void *arg)
 {
     struct job *j = arg;
     struct ri_diagnosis *d = j->d;
     struct ri_ctx *c = ri_ctx_new();
-    j->rc = RI_OK;
-    if ((d->reports & RI_DIAG_FUNNEL) && d->p1 >= 0) {
-        ri_time from = d->from > d->periods[0].start ? d->from : d->periods[0].start;
-        j->rc = ri_funnel_compute(c, d->hist, from, d->to, d->include, j->st, &d->funnel);
-    }
-    if (d->reports & RI_DIAG_CONCENTRATION) {
-        struct scratch sc;
-        sc.a = ri_cc_xalloc((j->nclosed + 1) * sizeof(double));
-        sc.b = ri_cc_xalloc((j->nclosed + 1) * sizeof(double));
-        run_concentration(d, j->closed, j->nclosed, &sc);
-        ri_cc_free(sc.a);
-        ri_cc_free(sc.b);
-    }
+    ri_time from = d->from > d->periods[0].start ? d->from : d->periods[0].start;
+    j->rc = ri_funnel_compute(c, d->hist, from, d->to, d->include, j->st, &d->funnel);
     if (j->rc)
         snprintf(j->err, sizeof(j->err), "%s", ri_errmsg(c));
     ri_ctx_free(c);
     return NULL;
+}
+
+static void *concentration_job(void *arg)
+{
+    struct job *j = arg;
+    struct scratch sc;
+    sc.a = ri_cc_xalloc((j->nclosed + 1) * sizeof(double));
+    sc.b = ri_cc_xalloc((j->nclosed + 1) * sizeof(double));
+    run_concentration(j->d, j->closed, j->nclosed, &sc);
+    ri_cc_free(sc.a);
+    ri_cc_free(sc.b);
+    j->rc = RI_OK;
+    return NULL;
+}
+
+/* Runs fn(j) on a new thread (true), or here if no thread can be had (false). */
+static bool start_job(pthread_t *t, void *(*fn)(void *), struct job *j)
+{
+    if (pthread_create(t, NULL, fn, j) == 0)
+        return true;
+    fn(j);
+    return false;
 }
 
 static void *zombies_cycle_job(void *arg)
@@ -1294,7 +1341,8 @@ ri_err ri_diagnose(struct ri_ctx *ctx, const struct ri_diagnose_opts *o, struct 
 {
     struct ri_diagnosis *d = ri_calloc(1, sizeof(*d));
     struct ri_asof_state st;
-    struct scratch sc = {NULL, NULL};
+    struct orders o_all = {NULL, NULL, 0, 0};
+    struct cells_ws ws = {NULL, NULL, NULL, NULL};
     uint32_t *closed = NULL;
     size_t nclosed = 0, nd = 0;
     int dims[RI_DIAG_MAX_DIMS];
@@ -1359,57 +1407,56 @@ ri_err ri_diagnose(struct ri_ctx *ctx, const struct ri_diagnose_opts *o, struct 
         memcpy(d->reached_late, st.reached_late, d->frame.n);
     }
     phase("replay");
-    sc.a = ri_malloc((d->frame.n + 1) * sizeof(double));
-    sc.b = ri_malloc((d->frame.n + 1) * sizeof(double));
-    closed = ri_malloc((d->frame.n + 1) * sizeof(*closed));
+    closed = ri_cc_xalloc((d->frame.n + 1) * sizeof(*closed));
     closed_list(d, d->from, d->to, closed, &nclosed);
     d->deals = d->frame.n;
     d->closed = nclosed;
-    cell_stats(d, closed, nclosed, &sc, &d->total);
-    run_periods(d, closed, nclosed, &sc);
+    /* the closed deals by amount and by cycle length, for the quantiles of every cell */
+    orders_build(&d->frame, closed, nclosed, &o_all);
+    cells_ws_init(&ws, nclosed);
+    cell_ordered(d, closed, nclosed, o_all.amt, o_all.n_amt, o_all.cyc, o_all.n_cyc, &d->total);
+    run_periods(d, closed, nclosed, &o_all, &ws);
     phase("periods");
-    /* the funnel, and zombies and cycles, only read the history and the filter: each
-     * runs on a thread of its own beside the metrics of the frame */
+    /* the funnel, zombies and cycles, and the concentration only read the history, the
+     * frame and the filter: each runs on a thread of its own beside the metrics of the
+     * segments (and the system shares the processors among them) */
     {
-        struct job zj, fj;
-        struct orders o_all = {NULL, NULL, 0, 0};
-        pthread_t zt, ft;
-        int z_threaded = 0, f_threaded = 0;
+        struct job zj, fj, cj;
+        pthread_t zt, ft, ct;
+        bool z_threaded = false, f_threaded = false, c_threaded = false;
         memset(&zj, 0, sizeof(zj));
         memset(&fj, 0, sizeof(fj));
-        zj.d = fj.d = d;
+        memset(&cj, 0, sizeof(cj));
+        zj.d = fj.d = cj.d = d;
         zj.st = fj.st = st.n ? &st : NULL;
-        fj.closed = closed;
-        fj.nclosed = nclosed;
-        if (((d->reports & RI_DIAG_FUNNEL) && d->p1 >= 0) || (d->reports & RI_DIAG_CONCENTRATION)) {
-            f_threaded = pthread_create(&ft, NULL, funnel_job, &fj) == 0;
-            if (!f_threaded)
-                funnel_job(&fj);
-        }
+        cj.closed = closed;
+        cj.nclosed = nclosed;
+        if ((d->reports & RI_DIAG_FUNNEL) && d->p1 >= 0)
+            f_threaded = start_job(&ft, funnel_job, &fj);
         if ((d->reports & (RI_DIAG_ZOMBIES | RI_DIAG_CYCLE)) && d->as_of != RI_TIME_NONE) {
             int seg = ri_frame_dim(&d->frame, "industry");
             zj.codes = seg >= 0 ? d->frame.dims[seg].code : NULL;
             zj.nseg = seg >= 0 ? d->frame.dims[seg].values.n : 0;
             d->cycle_dim = seg;
-            z_threaded = pthread_create(&zt, NULL, zombies_cycle_job, &zj) == 0;
-            if (!z_threaded)
-                zombies_cycle_job(&zj);
+            z_threaded = start_job(&zt, zombies_cycle_job, &zj);
         }
-        if (d->reports & (RI_DIAG_WINRATE | RI_DIAG_DECOMPOSE | RI_DIAG_PIPELINE | RI_DIAG_REPS))
-            orders_build(&d->frame, closed, nclosed, &o_all);
+        if (d->reports & RI_DIAG_CONCENTRATION)
+            c_threaded = start_job(&ct, concentration_job, &cj);
         if (d->reports & (RI_DIAG_WINRATE | RI_DIAG_DECOMPOSE | RI_DIAG_PIPELINE))
-            run_segments(d, closed, nclosed, &o_all);
+            run_segments(d, closed, nclosed, &o_all, &ws);
         phase("segments");
         if (d->reports & RI_DIAG_DECOMPOSE)
             run_decomposition(d, dims, nd);
         phase("decomposition");
         if (d->reports & RI_DIAG_REPS)
-            run_reps(d, closed, nclosed, &o_all);
-        orders_release(&o_all);
+            run_reps(d, closed, nclosed, &o_all, &ws);
         phase("reps");
+        if (c_threaded)
+            pthread_join(ct, NULL);
+        phase("concentration (in parallel)");
         if (f_threaded)
             pthread_join(ft, NULL);
-        phase("funnel and concentration (in parallel)");
+        phase("funnel (in parallel)");
         if (z_threaded)
             pthread_join(zt, NULL);
         phase("zombies and cycles (in parallel)");
@@ -1424,9 +1471,9 @@ ri_err ri_diagnose(struct ri_ctx *ctx, const struct ri_diagnose_opts *o, struct 
     write_volume_quality(d);
 out:
     ri_asof_state_release(&st);
-    ri_free(sc.a);
-    ri_free(sc.b);
-    ri_free(closed);
+    orders_release(&o_all);
+    cells_ws_release(&ws);
+    ri_cc_free(closed);
     if (rc) {
         ri_diagnosis_free(d);
         return rc;
