@@ -51,6 +51,8 @@ CMD(train);
 CMD(evaluate);
 CMD(score);
 CMD(explain);
+CMD(forecast);
+CMD(backtest);
 CMD(demo);
 CMD(version);
 

@@ -32,6 +32,8 @@ static const struct command commands[] = {
     {"evaluate", cmd_evaluate, "evaluate the models by time (or k-fold) without registering"},
     {"score", cmd_score, "score every open deal: P(win), risk tier and reasons"},
     {"explain", cmd_explain, "one deal: score, reasons, similar lost deals, next action"},
+    {"forecast", cmd_forecast, "revenue forecast with P10/P50/P90, next to the reps' forecast"},
+    {"backtest", cmd_backtest, "replay the forecast as of past dates and measure its error"},
     {"simulate", cmd_simulate, "write a realistic simulated pipeline as CSV"},
     {"demo", cmd_demo, "simulate, ingest and report, in a temporary folder"},
     {"version", cmd_version, "print the version"},

@@ -310,7 +310,7 @@ struct ri_model_opts {
 };
 #define RI_MODEL_OPTS_INIT                                                                         \
  {                                                                                                 \
-  RI_TIME_NONE, RI_TIME_NONE, 90, 1, 5, 300, 6, 2, 0.05, 1, 1, 2000000                             \
+  RI_TIME_NONE, RI_TIME_NONE, 180, 1, 5, 300, 6, 2, 0.05, 1, 1, 2000000                            \
  }
 
 /* What a command found: the report as text and JSON (both owned by the report). */
@@ -340,6 +340,70 @@ ri_err ri_score(struct ri_ctx *ctx, const struct ri_model_opts *o, char **csv /*
  * and the next best action. */
 ri_err ri_explain(struct ri_ctx *ctx, const struct ri_model_opts *o, const char *deal_id,
                   struct ri_model_report **out /* OUT */);
+
+/* ------------------------------------------------------------------ forecast */
+
+struct ri_forecast_opts {
+    int monthly;         /* 0: quarters */
+    ri_time as_of;       /* RI_TIME_NONE: the latest date in the store */
+    size_t sims;         /* Monte Carlo paths (10,000) */
+    uint64_t seed;       /* 1 */
+    const char *by;      /* dimension of the segment contributions ("region") */
+    /* what-if, re-simulated against the base */
+    const char *drop_deal, *win_deal; /* a deal lost / won now */
+    const char *shift_segment;        /* DIM=VALUE whose win probability moves by shift */
+    double shift;                     /* in probability points / 100 (-0.05: 5 points lower) */
+    int no_zombies;                   /* zombies (close date passed 90+ days ago) lost */
+    int save;                         /* write forecast_runs / forecast_deals */
+};
+#define RI_FORECAST_OPTS_INIT                                                                      \
+ {                                                                                                 \
+  0, RI_TIME_NONE, 10000, 1, "region", NULL, NULL, NULL, 0.0, 0, 1                                 \
+ }
+
+/* One period of a forecast. */
+struct ri_forecast_period {
+    char label[16];
+    ri_time start, end;
+    double won_so_far;   /* closed won in the period up to the as-of date */
+    double open_expected; /* from the open deals: sum of P(win) x P(close in period) x amount */
+    double new_expected;  /* from pipeline not yet created */
+    double expected, p10, p50, p90, mc_mean;
+    double rep;            /* won so far + sum of rep probability x amount, close date inside */
+    double open_p10, open_p50, open_p90; /* the open deals alone (no new pipeline) */
+};
+
+struct ri_forecast_report {
+    char *text, *json;
+    struct ri_forecast_period period[2]; /* the current and the next period */
+    struct ri_forecast_period whatif[2]; /* with the what-if applied (when one was asked) */
+    int has_whatif;
+    /* backtest: the model, the rep-entered and the stage-model-only forecasts */
+    struct ri_backtest_score {
+        size_t n;                          /* forecasts judged */
+        double wape, mape, bias, within;   /* within: share inside 85-115 % of actual */
+        double coverage;                   /* share with P10 <= actual <= P90 (NAN: no range) */
+    } bt[3];
+};
+void ri_forecast_report_free(struct ri_forecast_report *r);
+
+/* Forecast of the current and the next period with the active model (see forecast.c). */
+ri_err ri_forecast(struct ri_ctx *ctx, const struct ri_forecast_opts *o,
+                   struct ri_forecast_report **out /* OUT */);
+
+struct ri_backtest_opts {
+    int monthly;
+    ri_time from, to; /* forecast dates [from, to); NONE: the last 4 complete periods */
+    int every_days;   /* 7 */
+    size_t sims;      /* paths per forecast (2,000) */
+    uint64_t seed;
+    struct ri_model_opts model; /* refitted at the start of each period */
+};
+/* Replays the forecast as of past dates with only what was known then and compares it
+ * with what closed: error and bias by week of period, WAPE, MAPE, share within 85-115 %,
+ * P10-P90 coverage; next to the rep-entered and the stage-model-only forecasts. */
+ri_err ri_backtest(struct ri_ctx *ctx, const struct ri_backtest_opts *o,
+                   struct ri_forecast_report **out /* OUT */);
 
 /* ------------------------------------------------------------------ diagnose */
 

@@ -19,6 +19,7 @@
  * close dates. The verdict "no reliable signal" is given when the lower end of the AUC's
  * 95 % interval is below 0.55; scores then carry no risk tier.
  */
+#include "model.h"
 #include "featurize.h"
 #include "learn.h"
 #include "stagemodel.h"
@@ -1770,4 +1771,120 @@ out:
     ri_buf_release(&w);
     ri_model_report_free(rep);
     return rc;
+}
+
+/* ------------------------------------------------------------------ for other modules */
+
+struct ri_mdata {
+    struct data d;
+};
+
+struct ri_rmodel {
+    struct model m;
+};
+
+ri_err ri_mdata_load(struct ri_ctx *ctx, ri_time as_of, struct ri_mdata **out)
+{
+    struct ri_mdata *md = ri_calloc(1, sizeof(*md));
+    ri_err rc = data_load(ctx, as_of, &md->d);
+    if (rc) {
+        data_release(&md->d);
+        ri_free(md);
+        md = NULL;
+    }
+    *out = md;
+    return rc;
+}
+
+void ri_mdata_free(struct ri_mdata *md)
+{
+    if (!md)
+        return;
+    data_release(&md->d);
+    ri_free(md);
+}
+
+ri_time ri_mdata_as_of(const struct ri_mdata *md)
+{
+    return md->d.as_of;
+}
+
+const struct ri_history *ri_mdata_history(const struct ri_mdata *md)
+{
+    return md->d.h;
+}
+
+const struct ri_frame *ri_mdata_frame(const struct ri_mdata *md)
+{
+    return &md->d.f;
+}
+
+int ri_mdata_history_mode(const struct ri_mdata *md)
+{
+    return md->d.history_mode;
+}
+
+ri_err ri_rmodel_fit(struct ri_ctx *ctx, const struct ri_mdata *md, ri_time D,
+                     const struct ri_model_opts *o, struct ri_rmodel **out)
+{
+    struct ri_rmodel *rm = ri_calloc(1, sizeof(*rm));
+    ri_err rc = md->d.history_mode
+                    ? fit_history(ctx, &md->d, D, o, &rm->m)
+                    : ri_fail(ctx, RI_ERR_MODEL, "no stage history: nothing to forecast from");
+    if (rc) {
+        ri_free(rm);
+        rm = NULL;
+    }
+    *out = rm;
+    return rc;
+}
+
+ri_err ri_rmodel_load_active(struct ri_ctx *ctx, const struct ri_mdata *md,
+                             struct ri_rmodel **out, int *signal)
+{
+    struct ri_rmodel *rm = ri_calloc(1, sizeof(*rm));
+    int64_t id = 0;
+    ri_err rc = model_load(ctx, &md->d, &rm->m, &id, signal);
+    if (rc) {
+        ri_free(rm);
+        rm = NULL;
+    }
+    *out = rm;
+    return rc;
+}
+
+ri_err ri_rmodel_p_open(struct ri_ctx *ctx, const struct ri_rmodel *rm, const struct ri_mdata *md,
+                        const struct ri_asof_state *st, double *p_model, double *p_stage)
+{
+    struct ri_featctx fc;
+    struct ri_rows rows;
+    double *p = NULL, *mg = NULL;
+    ri_err rc;
+    for (size_t i = 0; i < md->d.f.n; i++)
+        p_model[i] = p_stage[i] = RI_NAN;
+    ri_featctx_init(&fc, md->d.h, &md->d.f, &md->d.a, rm->m.have_sm ? &rm->m.sm : NULL);
+    rc = ri_rows_open_at(ctx, &fc, &rm->m.fs, st, NULL, &rows);
+    if (!rc) {
+        p = ri_malloc((rows.n + 1) * sizeof(double));
+        mg = ri_malloc((rows.n + 1) * sizeof(double));
+        rc = predict(ctx, &rm->m, &rows, p, mg);
+    }
+    if (!rc)
+        for (size_t k = 0; k < rows.n; k++) {
+            p_model[rows.deal[k]] = p[k];
+            p_stage[rows.deal[k]] = rows.p_stage[k];
+        }
+    ri_free(p);
+    ri_free(mg);
+    ri_rows_release(&rows);
+    ri_featctx_release(&fc);
+    return rc;
+}
+
+void ri_rmodel_free(struct ri_rmodel *rm)
+{
+    if (!rm)
+        return;
+    model_release(&rm->m);
+    ri_free(rm);
 }

@@ -173,6 +173,21 @@ static const char *const migrations[] = {
     "  d.crm_id, d.name, d.owner, d.stage, d.amount, s.p_win, s.tier, s.p_stage, s.p_rep,\n"
     "  s.reasons, s.run_id FROM scores s JOIN score_runs r ON r.id = s.run_id\n"
     "  JOIN deals d ON d.id = s.deal_id;\n",
+
+    /* 4 -> 5: forecasts (one run per as-of date and period, with each open deal's
+     * expected contribution) and backtests */
+    "CREATE TABLE forecast_runs(\n"
+    "  id INTEGER PRIMARY KEY, created_at INTEGER NOT NULL, as_of INTEGER NOT NULL,\n"
+    "  period TEXT NOT NULL, start INTEGER, end INTEGER, sims INTEGER, seed INTEGER,\n"
+    "  won_so_far REAL, open_expected REAL, new_expected REAL, expected REAL, p10 REAL,\n"
+    "  p50 REAL, p90 REAL, rep REAL);\n"
+    "CREATE TABLE forecast_deals(\n"
+    "  run_id INTEGER NOT NULL REFERENCES forecast_runs(id), deal_id INTEGER NOT NULL,\n"
+    "  q REAL, amount REAL, expected REAL, PRIMARY KEY (run_id, deal_id)) WITHOUT ROWID;\n"
+    "CREATE TABLE backtest_points(\n"
+    "  created_at INTEGER NOT NULL, as_of INTEGER NOT NULL, period TEXT NOT NULL,\n"
+    "  week INTEGER, forecast REAL, p10 REAL, p90 REAL, actual REAL, rep REAL,\n"
+    "  stage_only REAL);\n",
 };
 
 int ri_schema_version_current(void)

@@ -406,7 +406,8 @@ TEST(store_migrates_older_and_refuses_newer)
                               "DROP TABLE diag_cycle; DROP TABLE diag_reps; "
                               "DROP TABLE diag_metrics; DROP VIEW v_scores; "
                               "DROP TABLE scores; DROP TABLE score_runs; DROP TABLE models; "
-                              "DROP TABLE col_cache; "
+                              "DROP TABLE col_cache; DROP TABLE forecast_deals; "
+                              "DROP TABLE forecast_runs; DROP TABLE backtest_points; "
                               "INSERT INTO snapshots(kind, file, ingested_at) VALUES "
                               "('opportunities', 'old.csv', 0); PRAGMA user_version = 1") == RI_OK);
     }

@@ -1,0 +1,1146 @@
+/*
+ * forecast.c - revenue forecast with a range (`revintel forecast`) and its backtest
+ * (`revintel backtest`).
+ *
+ * Revenue of a period = closed won so far + for each open deal P(win) x P(close inside the
+ * period | won, stage, days already in the stage) x amount + the pipeline not yet created
+ * that will be created and won inside the period.
+ *
+ * Timing. For every open stage, the won deals' visits to it give the days from entering
+ * the stage to the win (R). A deal that has spent t days in stage s closes within (a, b]
+ * days from now, if it is won, with P = #{t + a < R <= t + b} / #{R > t} over the visits
+ * that were still in stage s at the start of the deal's week there (7 floor(t / 7) days):
+ * conditioning on "still in the stage", not merely "not yet won", matters, since deals
+ * that moved on early are nearer their close (on the simulated pipeline the plain
+ * condition predicted twice the closes of the coming week). Where fewer than 20 such
+ * visits remain, every stage's visits are used; a deal with no known stage uses the won
+ * deals' whole cycle against its age. Only what was known at the forecast date is used.
+ *
+ * New pipeline: deals created per day over the last 90 days (lambda), the win rate of the
+ * deals created 180 to 365 days before (a cohort that has had time to close), the won
+ * amounts of the last 180 days and the won cycles of the last year (F). Expected new wins
+ * in (a, b] days: lambda x p x sum over the days u < b of F(b - u) - F(max(a - u, 0)).
+ *
+ * Monte Carlo: each path draws every open deal's close (Bernoulli with q = P(win) x
+ * P(in period)) and a Poisson number of new wins with amounts drawn from the recent won
+ * amounts. Draws are skipped geometrically (the next path in which a deal closes is
+ * 1 + floor(log U / log(1 - q)) paths on), so a path costs the deals that close in it,
+ * not all deals. xoshiro256** seeded by splitmix64: a seed gives the same bytes. The
+ * mean of the paths agrees with the analytic expectation within sampling error.
+ */
+#include "diagnose.h"
+#include "model.h"
+#include "store.h"
+#include <math.h>
+#include <string.h>
+
+#define DAY         86400
+#define MIN_POOL    20
+#define ZOMBIE_DAYS 90
+
+/* ------------------------------------------------------------------ random numbers */
+
+struct rng {
+    uint64_t s[4];
+};
+
+static uint64_t splitmix(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static void rng_seed(struct rng *r, uint64_t seed)
+{
+    for (int k = 0; k < 4; k++)
+        r->s[k] = splitmix(&seed);
+}
+
+static uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t rng_next(struct rng *r)
+{
+    uint64_t *s = r->s, out = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return out;
+}
+
+/* Uniform in (0, 1). */
+static double rng_unif(struct rng *r)
+{
+    return ((double)(rng_next(r) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+}
+
+/* ------------------------------------------------------------------ timing */
+
+#define TM_WEEKS 53 /* dwell thresholds 0, 7, ..., 364 days */
+
+struct timing {
+    size_t n_stages;
+    /* per stage and dwell threshold k (7k days): for the won visits still in the stage
+     * 7k days after entering it, the days from then to the win, sorted */
+    double **r;
+    size_t *nr;
+    double *all; /* every stage's visits */
+    size_t nall;
+    double *cycle; /* won deals: created to won, sorted */
+    size_t ncycle;
+};
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void timing_release(struct timing *t)
+{
+    for (size_t c = 0; c < t->n_stages * TM_WEEKS && t->r; c++)
+        ri_free(t->r[c]);
+    ri_free(t->r);
+    ri_free(t->nr);
+    ri_free(t->all);
+    ri_free(t->cycle);
+    memset(t, 0, sizeof(*t));
+}
+
+static void push(double **a, size_t *n, size_t *cap, double v)
+{
+    if (*n == *cap)
+        RI_GROW(*a, *cap, *n + 1);
+    (*a)[(*n)++] = v;
+}
+
+/* From the won deals as known at `at`. */
+static void timing_fit(const struct ri_history *h, ri_time at, struct timing *t)
+{
+    size_t ns = ri_history_n_stages(h), nd = ri_history_n_deals(h), *cap, capall = 0, capc = 0;
+    struct ri_stage_visit v[64];
+    memset(t, 0, sizeof(*t));
+    t->n_stages = ns;
+    t->r = ri_calloc(ns * TM_WEEKS + 1, sizeof(*t->r));
+    t->nr = ri_calloc(ns * TM_WEEKS + 1, sizeof(*t->nr));
+    cap = ri_calloc(ns * TM_WEEKS + 1, sizeof(*cap));
+    for (size_t i = 0; i < nd; i++) {
+        size_t np = ri_history_path(h, i, at, v, RI_ARRAY_SIZE(v));
+        ri_time won, created = ri_history_created(h, i);
+        if (np == 0 || np > RI_ARRAY_SIZE(v) ||
+            ri_history_stage_role(h, v[np - 1].stage) != RI_STATUS_WON ||
+            v[np - 1].entered == RI_TIME_NONE)
+            continue;
+        won = v[np - 1].entered;
+        /* whole cycles of deals created a year before or more: a younger cohort has only
+         * had time to show its short cycles */
+        if (created != RI_TIME_NONE && won >= created && created < at - 365 * (ri_time)DAY)
+            push(&t->cycle, &t->ncycle, &capc, (double)(won - created) / DAY);
+        for (size_t k = 0; k + 1 < np; k++) {
+            int32_t s = v[k].stage;
+            double r, dwell;
+            if (s < 0 || (size_t)s >= ns || v[k].entered == RI_TIME_NONE ||
+                v[k].left == RI_TIME_NONE || ri_history_stage_role(h, s) != RI_STATUS_OPEN)
+                continue;
+            r = (double)(won - v[k].entered) / DAY;
+            dwell = (double)(v[k].left - v[k].entered) / DAY;
+            for (size_t w = 0; w < TM_WEEKS && 7.0 * (double)w <= dwell; w++) {
+                size_t c = (size_t)s * TM_WEEKS + w;
+                push(&t->r[c], &t->nr[c], &cap[c], r - 7.0 * (double)w);
+            }
+            push(&t->all, &t->nall, &capall, r);
+        }
+    }
+    for (size_t c = 0; c < ns * TM_WEEKS; c++)
+        if (t->nr[c])
+            qsort(t->r[c], t->nr[c], sizeof(double), cmp_double);
+    if (t->nall)
+        qsort(t->all, t->nall, sizeof(double), cmp_double);
+    if (t->ncycle)
+        qsort(t->cycle, t->ncycle, sizeof(double), cmp_double);
+    ri_free(cap);
+}
+
+/* Values of sorted x[0..n) that are <= v. */
+static size_t count_le(const double *x, size_t n, double v)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (x[mid] <= v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* P(close within (a, b] days from now | won, t days spent) from the pool x. */
+static double pool_p(const double *x, size_t n, double t, double a, double b)
+{
+    size_t alive = n - count_le(x, n, t);
+    if (alive < MIN_POOL) {
+        /* older than (nearly) every won deal was: such deals rarely close; spread what
+         * chance there is evenly over a year rather than at once */
+        double w = (fmin(b, 365) - fmin(a, 365)) / 365;
+        return w > 0 ? w : 0;
+    }
+    return (double)(count_le(x, n, t + b) - count_le(x, n, t + a)) / (double)alive;
+}
+
+static double timing_p(const struct timing *t, int32_t stage, double days_in_stage, double age,
+                       double a, double b)
+{
+    if (stage >= 0 && (size_t)stage < t->n_stages && !isnan(days_in_stage)) {
+        /* the won visits still in this stage at the start of the deal's week in it */
+        size_t w = days_in_stage < 0 ? 0 : (size_t)(days_in_stage / 7);
+        size_t c = (size_t)stage * TM_WEEKS + (w < TM_WEEKS ? w : TM_WEEKS - 1);
+        double off = 7.0 * (double)(w < TM_WEEKS ? w : TM_WEEKS - 1);
+        const double *x = t->r[c];
+        size_t n = t->nr[c];
+        if (n - count_le(x, n, days_in_stage - off) >= MIN_POOL)
+            return pool_p(x, n, days_in_stage - off, a, b);
+        /* too few won deals stayed this long in this stage: every stage's visits */
+        if (t->nall)
+            return pool_p(t->all, t->nall, days_in_stage, a, b);
+    }
+    if (t->ncycle && !isnan(age))
+        return pool_p(t->cycle, t->ncycle, age, a, b);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ new pipeline */
+
+struct newbiz {
+    double lambda, p_win;
+    double *amount; /* won deals created a year before or more: amount and cycle */
+    double *cycle;
+    size_t n_amount;
+    double mean_amount;
+    const struct timing *tm;
+};
+
+static void newbiz_fit(const struct ri_frame *f, const struct ri_asof_state *st, ri_time at,
+                       const struct timing *tm, struct newbiz *nb)
+{
+    size_t created = 0, won = 0, closed = 0, cap = 0, capc = 0;
+    double sum = 0;
+    memset(nb, 0, sizeof(*nb));
+    nb->tm = tm;
+    for (size_t i = 0; i < f->n; i++) {
+        ri_time c = f->created[i];
+        if (!st->exists[i] || f->deleted[i] || c == RI_TIME_NONE)
+            continue;
+        if (c >= at - 90 * (ri_time)DAY && c <= at)
+            created++;
+        /* the cohort's win rate counts its deals still open as not won: after 6 to 12
+         * months most of them are lost, and leaving them out would inflate the rate */
+        if (c >= at - 365 * (ri_time)DAY && c < at - 180 * (ri_time)DAY) {
+            closed++;
+            won += st->status[i] == RI_STATUS_WON;
+        }
+        /* amounts go with cycles: small deals close faster, and the deals created and won
+         * inside one period are mostly small ones */
+        if (st->status[i] == RI_STATUS_WON && st->close_date[i] != RI_TIME_NONE &&
+            c < at - 365 * (ri_time)DAY && st->close_date[i] >= c && !isnan(st->amount[i])) {
+            size_t nc = nb->n_amount;
+            push(&nb->cycle, &nc, &capc, (double)(st->close_date[i] - c) / DAY);
+            push(&nb->amount, &nb->n_amount, &cap, st->amount[i]);
+            sum += st->amount[i];
+        }
+    }
+    nb->lambda = (double)created / 90.0;
+    nb->p_win = closed ? (double)won / (double)closed : 0;
+    nb->mean_amount = nb->n_amount ? sum / (double)nb->n_amount : 0;
+    if (!nb->n_amount)
+        nb->lambda = 0;
+}
+
+/* Expected revenue of the deals created from now on (uniformly over the next b days, at
+ * lambda a day, won with p) that close within (a, b] days: a midpoint sum over the day of
+ * creation of the mean amount of the won deals whose cycle fits. */
+static double newbiz_expected(const struct newbiz *nb, double a, double b)
+{
+    double s = 0, h = 0.25;
+    if (!nb->n_amount || nb->lambda <= 0 || b <= 0)
+        return 0;
+    for (double u = h / 2; u < b; u += h) {
+        double sum = 0;
+        for (size_t k = 0; k < nb->n_amount; k++)
+            if (nb->cycle[k] > a - u && nb->cycle[k] <= b - u)
+                sum += nb->amount[k];
+        s += h * sum / (double)nb->n_amount;
+    }
+    return nb->lambda * nb->p_win * s;
+}
+
+/* ------------------------------------------------------------------ Monte Carlo */
+
+struct mc_in {
+    size_t n;
+    const double *q, *amount; /* per open deal */
+    double base;              /* won so far */
+    const struct newbiz *nb;  /* NULL: no new pipeline */
+    double a, b;              /* the window, days from now */
+};
+
+/* Fills sums[0..sims) with the revenue of each path; returns the analytic mean. */
+static double mc_run(const struct mc_in *in, size_t sims, uint64_t seed, double *sums)
+{
+    struct rng r;
+    double mean = in->base;
+    rng_seed(&r, seed);
+    for (size_t k = 0; k < sims; k++)
+        sums[k] = in->base;
+    for (size_t i = 0; i < in->n; i++) {
+        double q = in->q[i], a = in->amount[i], lq;
+        size_t k;
+        if (!(q > 0) || !(fabs(a) > 0))
+            continue;
+        mean += q * a;
+        if (q >= 1) {
+            for (k = 0; k < sims; k++)
+                sums[k] += a;
+            continue;
+        }
+        lq = log1p(-q);
+        k = (size_t)floor(log(rng_unif(&r)) / lq);
+        while (k < sims) {
+            sums[k] += a;
+            k += 1 + (size_t)floor(log(rng_unif(&r)) / lq);
+        }
+    }
+    if (in->nb && in->nb->n_amount && in->nb->lambda > 0 && in->b > 0) {
+        const struct newbiz *nb = in->nb;
+        double mu = nb->lambda * nb->p_win * in->b;
+        mean += newbiz_expected(nb, in->a, in->b);
+        for (size_t k = 0; k < sims; k++) {
+            /* the won deals created in the next b days arrive as a Poisson process; each
+             * is created at a uniform day u and is a draw of the past won deals (amount
+             * and cycle), counted when it closes inside the window */
+            double tt = -log(rng_unif(&r));
+            while (tt < mu) {
+                double u = rng_unif(&r) * in->b;
+                size_t j = (size_t)(rng_unif(&r) * (double)nb->n_amount);
+                if (j >= nb->n_amount)
+                    j = nb->n_amount - 1;
+                if (nb->cycle[j] > in->a - u && nb->cycle[j] <= in->b - u)
+                    sums[k] += nb->amount[j];
+                tt += -log(rng_unif(&r));
+            }
+        }
+    }
+    return mean;
+}
+
+static void quantiles(double *sums, size_t sims, double *p10, double *p50, double *p90,
+                      double *mean)
+{
+    double s = 0;
+    for (size_t k = 0; k < sims; k++)
+        s += sums[k];
+    *mean = sims ? s / (double)sims : RI_NAN;
+    qsort(sums, sims, sizeof(double), cmp_double);
+    *p10 = ri_quantile_sorted(sums, sims, 0.10);
+    *p50 = ri_quantile_sorted(sums, sims, 0.50);
+    *p90 = ri_quantile_sorted(sums, sims, 0.90);
+}
+
+/* ------------------------------------------------------------------ one forecast */
+
+struct fc_point {
+    ri_time at, start, end;
+    double won_so_far, open_exp, new_exp, expected, p10, p50, p90, mc_mean;
+    double open_p10, open_p50, open_p90;
+    double rep, stage_exp, stage_p10, stage_p90;
+};
+
+/* Period of `at` (k = 0) or the one after (k = 1). */
+static void period_of(ri_time at, int monthly, int k, ri_time *start, ri_time *end, char *label,
+                      size_t size)
+{
+    int32_t key = ri_period_key(at, !monthly) + k;
+    ri_period_bounds(key, !monthly, start, end, label, size);
+}
+
+/* Per-deal inputs at st->at for the window [start, end): q (model), q_stage. */
+static void deal_q(const struct ri_history *h, const struct ri_frame *f,
+                   const struct ri_asof_state *st, const struct timing *tm, const double *pm,
+                   const double *ps, ri_time start, ri_time end, double *q, double *qs,
+                   double *amount)
+{
+    ri_time at = st->at;
+    double a = (double)((start > at ? start : at) - at) / DAY, b = (double)(end - at) / DAY;
+    for (size_t i = 0; i < f->n; i++) {
+        double dis, age, pt;
+        q[i] = qs[i] = 0;
+        amount[i] = 0;
+        if (!st->exists[i] || st->status[i] != RI_STATUS_OPEN || f->deleted[i] || isnan(pm[i]))
+            continue;
+        amount[i] = isnan(st->amount[i]) ? (isnan(f->amount[i]) ? 0 : f->amount[i]) : st->amount[i];
+        dis = st->stage_since[i] != RI_TIME_NONE ? (double)(at - st->stage_since[i]) / DAY : RI_NAN;
+        age = ri_history_created(h, i) != RI_TIME_NONE
+                  ? (double)(at - ri_history_created(h, i)) / DAY
+                  : RI_NAN;
+        pt = timing_p(tm, st->stage[i], dis, age, a, b);
+        q[i] = pm[i] * pt;
+        qs[i] = (isnan(ps[i]) ? pm[i] : ps[i]) * pt;
+    }
+}
+
+static double won_between(const struct ri_frame *f, const struct ri_asof_state *st, ri_time from,
+                          ri_time to)
+{
+    double s = 0;
+    for (size_t i = 0; i < f->n; i++)
+        if (st->exists[i] && !f->deleted[i] && st->status[i] == RI_STATUS_WON &&
+            st->close_date[i] != RI_TIME_NONE && st->close_date[i] >= from &&
+            st->close_date[i] < to && !isnan(st->amount[i]))
+            s += st->amount[i];
+    return s;
+}
+
+static double rep_between(const struct ri_frame *f, const struct ri_asof_state *st, ri_time from,
+                          ri_time to)
+{
+    double s = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        double p = st->probability[i], a = st->amount[i];
+        if (!st->exists[i] || f->deleted[i] || st->status[i] != RI_STATUS_OPEN ||
+            st->close_date[i] == RI_TIME_NONE || st->close_date[i] < from ||
+            st->close_date[i] >= to || isnan(p) || isnan(a))
+            continue;
+        s += (p > 1 ? p / 100 : p) * a;
+    }
+    return s;
+}
+
+/* The whole forecast of the window [start, end) at st->at into pt; q/qs/amount scratch. */
+static void forecast_point(const struct ri_history *h, const struct ri_frame *f,
+                           const struct ri_asof_state *st, const struct timing *tm,
+                           const struct newbiz *nb, const double *pm, const double *ps,
+                           ri_time start, ri_time end, size_t sims, uint64_t seed, double *q,
+                           double *qs, double *amount, double *sums, struct fc_point *pt)
+{
+    struct mc_in in;
+    double a, b, dummy;
+    ri_time at = st->at;
+    memset(pt, 0, sizeof(*pt));
+    pt->at = at;
+    pt->start = start;
+    pt->end = end;
+    deal_q(h, f, st, tm, pm, ps, start, end, q, qs, amount);
+    pt->won_so_far = start <= at ? won_between(f, st, start, at + 1) : 0;
+    if (getenv("RI_FC_DEBUG")) {
+        double real = 0, sq = 0, spw = 0, spw_won = 0, st_won = 0, nwon = 0;
+        for (size_t i = 0; i < f->n; i++) {
+            if (!(amount[i] > 0))
+                continue;
+            sq += q[i] * amount[i];
+            spw += pm[i] * amount[i];
+            if (f->status[i] == RI_STATUS_WON) {
+                spw_won += amount[i];
+                if (f->close[i] >= at && f->close[i] < end) {
+                    real += amount[i];
+                }
+                st_won += (pm[i] > 0 ? q[i] / pm[i] : 0) * amount[i];
+                nwon++;
+            }
+        }
+        fprintf(stderr,
+                "debug: sum q*a %.0f realised %.0f | sum p*a %.0f, won amount %.0f | "
+                "sum timing*a over won %.0f (%.0f won deals)\n",
+                sq, real, spw, spw_won, st_won, nwon);
+    }
+    a = (double)((start > at ? start : at) - at) / DAY;
+    b = (double)(end - at) / DAY;
+    memset(&in, 0, sizeof(in));
+    in.n = f->n;
+    in.q = q;
+    in.amount = amount;
+    in.base = pt->won_so_far;
+    pt->open_exp = mc_run(&in, sims, seed, sums) - pt->won_so_far;
+    quantiles(sums, sims, &pt->open_p10, &pt->open_p50, &pt->open_p90, &dummy);
+    in.nb = nb;
+    in.a = a;
+    in.b = b;
+    pt->expected = mc_run(&in, sims, seed, sums);
+    pt->new_exp = pt->expected - pt->won_so_far - pt->open_exp;
+    quantiles(sums, sims, &pt->p10, &pt->p50, &pt->p90, &pt->mc_mean);
+    in.q = qs;
+    pt->stage_exp = mc_run(&in, sims, seed + 1, sums);
+    quantiles(sums, sims, &pt->stage_p10, &dummy, &pt->stage_p90, &dummy);
+    pt->rep = pt->won_so_far + rep_between(f, st, start > at ? start : at, end);
+}
+
+/* ------------------------------------------------------------------ reports */
+
+void ri_forecast_report_free(struct ri_forecast_report *r)
+{
+    if (!r)
+        return;
+    ri_free(r->text);
+    ri_free(r->json);
+    ri_free(r);
+}
+
+static void date_str(ri_time t, char *out, size_t size)
+{
+    int64_t y;
+    unsigned mo, dd;
+    if (t == RI_TIME_NONE) {
+        snprintf(out, size, "-");
+        return;
+    }
+    ri_civil_from_days(t / DAY - (t % DAY < 0), &y, &mo, &dd);
+    snprintf(out, size, "%04lld-%02u-%02u", (long long)y, mo, dd);
+}
+
+static void to_period(const struct fc_point *p, const char *label, struct ri_forecast_period *o)
+{
+    snprintf(o->label, sizeof(o->label), "%s", label);
+    o->start = p->start;
+    o->end = p->end;
+    o->won_so_far = p->won_so_far;
+    o->open_expected = p->open_exp;
+    o->new_expected = p->new_exp;
+    o->expected = p->expected;
+    o->p10 = p->p10;
+    o->p50 = p->p50;
+    o->p90 = p->p90;
+    o->mc_mean = p->mc_mean;
+    o->rep = p->rep;
+    o->open_p10 = p->open_p10;
+    o->open_p50 = p->open_p50;
+    o->open_p90 = p->open_p90;
+}
+
+static void period_json(struct ri_buf *j, const struct ri_forecast_period *p)
+{
+    ri_buf_addf(j,
+                "{\"period\":\"%s\",\"won_so_far\":%.2f,\"open_expected\":%.2f,"
+                "\"new_expected\":%.2f,\"expected\":%.2f,\"p10\":%.2f,\"p50\":%.2f,"
+                "\"p90\":%.2f,\"mc_mean\":%.2f,\"open_p10\":%.2f,\"open_p50\":%.2f,"
+                "\"open_p90\":%.2f,\"rep\":%.2f}",
+                p->label, p->won_so_far, p->open_expected, p->new_expected, p->expected, p->p10,
+                p->p50, p->p90, p->mc_mean, p->open_p10, p->open_p50, p->open_p90, p->rep);
+}
+
+static void period_text(struct ri_buf *t, const struct ri_forecast_period *p)
+{
+    ri_buf_addf(t, "  %-9s %12.0f %12.0f %10.0f %12.0f %12.0f %12.0f %12.0f %12.0f\n", p->label,
+                p->won_so_far, p->open_expected, p->new_expected, p->expected, p->p10, p->p50,
+                p->p90, p->rep);
+}
+
+/* ------------------------------------------------------------------ forecast */
+
+struct topdeal {
+    size_t i;
+    double v;
+};
+
+static int cmp_top(const void *a, const void *b)
+{
+    double x = fabs(((const struct topdeal *)a)->v), y = fabs(((const struct topdeal *)b)->v);
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static ri_err save_forecast(struct ri_ctx *ctx, ri_time as_of, size_t sims, uint64_t seed,
+                            const struct ri_forecast_period *p, const struct ri_history *h,
+                            const double *q0, const double *amount)
+{
+    struct ri_store *st = ri_ctx_store(ctx);
+    struct ri_stmt *s = NULL;
+    int64_t run = 0;
+    ri_err rc = ri_store_begin(ctx, st);
+    if (rc)
+        return rc;
+    rc = ri_stmt_prepare(ctx, st,
+                         "DELETE FROM forecast_deals WHERE run_id IN (SELECT id FROM "
+                         "forecast_runs WHERE as_of = ?)",
+                         &s);
+    if (!rc) {
+        ri_stmt_bind_time(s, 1, as_of);
+        rc = ri_stmt_run(ctx, s);
+    }
+    ri_stmt_free(s);
+    s = NULL;
+    if (!rc)
+        rc = ri_stmt_prepare(ctx, st, "DELETE FROM forecast_runs WHERE as_of = ?", &s);
+    if (!rc) {
+        ri_stmt_bind_time(s, 1, as_of);
+        rc = ri_stmt_run(ctx, s);
+    }
+    ri_stmt_free(s);
+    s = NULL;
+    for (int k = 0; k < 2 && !rc; k++) {
+        rc = ri_stmt_prepare(ctx, st,
+                             "INSERT INTO forecast_runs(created_at, as_of, period, start, end, "
+                             "sims, seed, won_so_far, open_expected, new_expected, expected, p10, "
+                             "p50, p90, rep) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             &s);
+        if (!rc) {
+            ri_stmt_bind_i64(s, 1, (int64_t)time(NULL));
+            ri_stmt_bind_time(s, 2, as_of);
+            ri_stmt_bind_text(s, 3, p[k].label, strlen(p[k].label));
+            ri_stmt_bind_time(s, 4, p[k].start);
+            ri_stmt_bind_time(s, 5, p[k].end);
+            ri_stmt_bind_i64(s, 6, (int64_t)sims);
+            ri_stmt_bind_i64(s, 7, (int64_t)seed);
+            ri_stmt_bind_f64(s, 8, p[k].won_so_far);
+            ri_stmt_bind_f64(s, 9, p[k].open_expected);
+            ri_stmt_bind_f64(s, 10, p[k].new_expected);
+            ri_stmt_bind_f64(s, 11, p[k].expected);
+            ri_stmt_bind_f64(s, 12, p[k].p10);
+            ri_stmt_bind_f64(s, 13, p[k].p50);
+            ri_stmt_bind_f64(s, 14, p[k].p90);
+            ri_stmt_bind_f64(s, 15, p[k].rep);
+            rc = ri_stmt_run(ctx, s);
+            if (k == 0)
+                run = ri_store_last_rowid(st);
+        }
+        ri_stmt_free(s);
+        s = NULL;
+    }
+    if (!rc)
+        rc = ri_stmt_prepare(ctx, st,
+                             "INSERT INTO forecast_deals(run_id, deal_id, q, amount, expected) "
+                             "VALUES (?, (SELECT id FROM deals WHERE crm_id = ?), ?, ?, ?)",
+                             &s);
+    for (size_t i = 0; !rc && i < ri_history_n_deals(h); i++) {
+        const char *id;
+        if (!(q0[i] > 0))
+            continue;
+        id = ri_history_deal_id(h, i);
+        ri_stmt_reset(s);
+        ri_stmt_bind_i64(s, 1, run);
+        ri_stmt_bind_text(s, 2, id, strlen(id));
+        ri_stmt_bind_f64(s, 3, q0[i]);
+        ri_stmt_bind_f64(s, 4, amount[i]);
+        ri_stmt_bind_f64(s, 5, q0[i] * amount[i]);
+        rc = ri_stmt_run(ctx, s);
+    }
+    ri_stmt_free(s);
+    if (!rc)
+        return ri_store_commit(ctx, st);
+    ri_store_rollback(st);
+    return rc;
+}
+
+ri_err ri_forecast(struct ri_ctx *ctx, const struct ri_forecast_opts *o,
+                   struct ri_forecast_report **out)
+{
+    struct ri_mdata *md = NULL;
+    struct ri_rmodel *rm = NULL;
+    struct ri_asof_state st;
+    struct timing tm;
+    struct newbiz nb;
+    struct ri_buf t = RI_BUF_INIT, j = RI_BUF_INIT;
+    struct ri_forecast_report *rep = ri_calloc(1, sizeof(*rep));
+    const struct ri_history *h;
+    const struct ri_frame *f;
+    double *pm = NULL, *ps = NULL, *q = NULL, *qs = NULL, *amount = NULL, *sums = NULL;
+    double *q0 = NULL, *a0 = NULL;
+    size_t sims = o->sims ? o->sims : 10000, n;
+    struct fc_point pt[2];
+    char a[16];
+    int signal = 0;
+    ri_time at;
+    ri_err rc;
+
+    *out = NULL;
+    memset(&st, 0, sizeof(st));
+    memset(&tm, 0, sizeof(tm));
+    memset(&nb, 0, sizeof(nb));
+    rc = ri_mdata_load(ctx, o->as_of, &md);
+    if (rc)
+        goto out;
+    h = ri_mdata_history(md);
+    f = ri_mdata_frame(md);
+    at = ri_mdata_as_of(md);
+    if (at == RI_TIME_NONE || !ri_mdata_history_mode(md)) {
+        rc = ri_fail(ctx, RI_ERR_MODEL, "a forecast needs dated deals with stage history");
+        goto out;
+    }
+    rc = ri_rmodel_load_active(ctx, md, &rm, &signal);
+    if (rc)
+        goto out;
+    n = f->n;
+    pm = ri_malloc((n + 1) * sizeof(double));
+    ps = ri_malloc((n + 1) * sizeof(double));
+    q = ri_malloc((n + 1) * sizeof(double));
+    qs = ri_malloc((n + 1) * sizeof(double));
+    amount = ri_malloc((n + 1) * sizeof(double));
+    q0 = ri_malloc((n + 1) * sizeof(double));
+    a0 = ri_malloc((n + 1) * sizeof(double));
+    sums = ri_malloc((sims + 1) * sizeof(double));
+    rc = ri_asof_state_init(&st, h);
+    if (!rc)
+        rc = ri_asof(h, at, &st);
+    if (!rc)
+        rc = ri_rmodel_p_open(ctx, rm, md, &st, pm, ps);
+    if (rc)
+        goto out;
+    timing_fit(h, at + 1, &tm);
+    newbiz_fit(f, &st, at, &tm, &nb);
+    for (int k = 0; k < 2; k++) {
+        ri_time s0, s1;
+        char label[16];
+        period_of(at, o->monthly, k, &s0, &s1, label, sizeof(label));
+        forecast_point(h, f, &st, &tm, &nb, pm, ps, s0, s1, sims, o->seed + (uint64_t)k, q, qs,
+                       amount, sums, &pt[k]);
+        to_period(&pt[k], label, &rep->period[k]);
+        if (k == 0) {
+            memcpy(q0, q, n * sizeof(double));
+            memcpy(a0, amount, n * sizeof(double));
+        }
+    }
+    /* what-if: change the inputs and simulate again with the same seeds */
+    if (o->drop_deal || o->win_deal || o->shift_segment || o->no_zombies) {
+        double *pm2 = ri_malloc((n + 1) * sizeof(double));
+        int dim = -1;
+        int32_t code = -1;
+        ptrdiff_t drop = o->drop_deal ? ri_history_find(h, o->drop_deal) : -1;
+        ptrdiff_t win = o->win_deal ? ri_history_find(h, o->win_deal) : -1;
+        if ((o->drop_deal && drop < 0) || (o->win_deal && win < 0)) {
+            ri_free(pm2);
+            rc = ri_fail(ctx, RI_ERR_NOTFOUND, "no deal '%s' in the store",
+                         o->drop_deal && drop < 0 ? o->drop_deal : o->win_deal);
+            goto out;
+        }
+        if (o->shift_segment) {
+            const char *eq = strchr(o->shift_segment, '=');
+            char dn[64];
+            if (!eq || (size_t)(eq - o->shift_segment) >= sizeof(dn)) {
+                ri_free(pm2);
+                rc = ri_fail(ctx, RI_ERR_INVALID, "--shift takes DIM=VALUE:POINTS, not '%s'",
+                             o->shift_segment);
+                goto out;
+            }
+            snprintf(dn, sizeof(dn), "%.*s", (int)(eq - o->shift_segment), o->shift_segment);
+            dim = ri_frame_dim(f, dn);
+            if (dim >= 0)
+                code = ri_intern_find(&f->dims[dim].values, eq + 1, strlen(eq + 1));
+            if (dim < 0 || code < 0) {
+                ri_free(pm2);
+                rc = ri_fail(ctx, RI_ERR_NOTFOUND, "no segment '%s'", o->shift_segment);
+                goto out;
+            }
+        }
+        for (size_t i = 0; i < n; i++) {
+            pm2[i] = pm[i];
+            if (isnan(pm2[i]))
+                continue;
+            if (dim >= 0 && f->dims[dim].code[i] == code)
+                pm2[i] = fmin(1, fmax(0, pm2[i] + o->shift));
+            if (o->no_zombies && st.close_date[i] != RI_TIME_NONE &&
+                st.close_date[i] < at - ZOMBIE_DAYS * (ri_time)DAY)
+                pm2[i] = 0;
+            if ((ptrdiff_t)i == drop || (ptrdiff_t)i == win)
+                pm2[i] = 0;
+        }
+        for (int k = 0; k < 2; k++) {
+            ri_time s0, s1;
+            char label[16];
+            struct fc_point w;
+            period_of(at, o->monthly, k, &s0, &s1, label, sizeof(label));
+            forecast_point(h, f, &st, &tm, &nb, pm2, ps, s0, s1, sims, o->seed + (uint64_t)k, q, qs,
+                           amount, sums, &w);
+            if (win >= 0 && k == 0 && !isnan(f->amount[win])) {
+                double wa = isnan(st.amount[win]) ? f->amount[win] : st.amount[win];
+                w.won_so_far += wa;
+                w.expected += wa;
+                w.p10 += wa;
+                w.p50 += wa;
+                w.p90 += wa;
+            }
+            to_period(&w, label, &rep->whatif[k]);
+        }
+        rep->has_whatif = 1;
+        ri_free(pm2);
+    }
+
+    date_str(at, a, sizeof(a));
+    ri_buf_addf(&t, "Forecast as of %s (%zu paths, seed %llu)%s\n", a, sims,
+                (unsigned long long)o->seed,
+                signal ? "" : "; the model found no reliable signal: treat with care");
+    ri_buf_addf(&t, "  %-9s %12s %12s %10s %12s %12s %12s %12s %12s\n", "period", "won so far",
+                "open deals", "new", "expected", "P10", "P50", "P90", "rep forecast");
+    for (int k = 0; k < 2; k++)
+        period_text(&t, &rep->period[k]);
+    if (rep->has_whatif) {
+        ri_buf_adds(&t, "What-if:\n");
+        for (int k = 0; k < 2; k++)
+            period_text(&t, &rep->whatif[k]);
+    }
+    /* categories of the current period by the model's probability of closing in it */
+    {
+        double cat[3] = {0, 0, 0};
+        size_t cn[3] = {0, 0, 0};
+        for (size_t i = 0; i < n; i++) {
+            int c;
+            if (!(q0[i] > 0))
+                continue;
+            c = q0[i] >= 0.7 ? 0 : q0[i] >= 0.3 ? 1 : 2;
+            cat[c] += q0[i] * a0[i];
+            cn[c]++;
+        }
+        ri_buf_addf(&t,
+                    "  %s from open deals: commit (P >= 70 %%) %.0f in %zu deals, best case "
+                    "(30-70 %%) %.0f in %zu, pipeline (< 30 %%) %.0f in %zu\n",
+                    rep->period[0].label, cat[0], cn[0], cat[1], cn[1], cat[2], cn[2]);
+        ri_buf_adds(&j, "{\"as_of\":\"");
+        ri_buf_adds(&j, a);
+        ri_buf_addf(&j, "\",\"sims\":%zu,\"seed\":%llu,\"signal\":%s,\"periods\":[", sims,
+                    (unsigned long long)o->seed, signal ? "true" : "false");
+        period_json(&j, &rep->period[0]);
+        ri_buf_addc(&j, ',');
+        period_json(&j, &rep->period[1]);
+        ri_buf_addf(&j, "],\"categories\":{\"commit\":%.2f,\"best_case\":%.2f,\"pipeline\":%.2f},",
+                    cat[0], cat[1], cat[2]);
+    }
+    if (rep->has_whatif) {
+        ri_buf_adds(&j, "\"whatif\":[");
+        period_json(&j, &rep->whatif[0]);
+        ri_buf_addc(&j, ',');
+        period_json(&j, &rep->whatif[1]);
+        ri_buf_adds(&j, "],");
+    }
+    /* contributions by segment and the largest deals; the gap to the rep forecast */
+    {
+        int dim = ri_frame_dim(f, o->by ? o->by : "region");
+        struct topdeal *td = ri_malloc((n + 1) * sizeof(*td)),
+                       *gap = ri_malloc((n + 1) * sizeof(*gap));
+        size_t ntd = 0, ngap = 0;
+        ri_time s0 = rep->period[0].start, s1 = rep->period[0].end;
+        ri_buf_adds(&j, "\"segments\":[");
+        if (dim >= 0) {
+            size_t nv = f->dims[dim].values.n;
+            double *sv = ri_calloc(nv + 1, sizeof(double));
+            for (size_t i = 0; i < n; i++)
+                if (q0[i] > 0 && f->dims[dim].code[i] >= 0)
+                    sv[f->dims[dim].code[i]] += q0[i] * a0[i];
+            ri_buf_addf(&t, "  by %s:", f->dims[dim].name);
+            for (size_t v = 0; v < nv; v++) {
+                const char *name = ri_intern_str(&f->dims[dim].values, (int32_t)v);
+                ri_buf_addf(&t, "%s %s %.0f", v ? "," : "", name, sv[v]);
+                ri_buf_addf(&j, "%s{\"dim\":", v ? "," : "");
+                ri_buf_add_json_str(&j, f->dims[dim].name, strlen(f->dims[dim].name));
+                ri_buf_adds(&j, ",\"value\":");
+                ri_buf_add_json_str(&j, name, strlen(name));
+                ri_buf_addf(&j, ",\"expected\":%.2f}", sv[v]);
+            }
+            ri_buf_addc(&t, '\n');
+            ri_free(sv);
+        }
+        ri_buf_adds(&j, "],\"largest\":[");
+        for (size_t i = 0; i < n; i++) {
+            double pr = st.probability[i];
+            if (q0[i] > 0)
+                td[ntd++] = (struct topdeal){i, q0[i] * a0[i]};
+            if (st.exists[i] && st.status[i] == RI_STATUS_OPEN && !isnan(pr) &&
+                !isnan(st.amount[i])) {
+                int inside = st.close_date[i] != RI_TIME_NONE && st.close_date[i] >= at &&
+                             st.close_date[i] < s1 && st.close_date[i] >= s0;
+                double r = inside ? (pr > 1 ? pr / 100 : pr) * st.amount[i] : 0;
+                double m = (q0[i] > 0 ? q0[i] * a0[i] : 0);
+                if (fabs(r - m) > 1e-9)
+                    gap[ngap++] = (struct topdeal){i, r - m};
+            }
+        }
+        qsort(td, ntd, sizeof(*td), cmp_top);
+        qsort(gap, ngap, sizeof(*gap), cmp_top);
+        ri_buf_adds(&t, "  largest expected contributions:");
+        for (size_t k = 0; k < ntd && k < 5; k++) {
+            const char *id = ri_history_deal_id(h, td[k].i);
+            ri_buf_addf(&t, "%s %s %.0f", k ? "," : "", id, td[k].v);
+            ri_buf_addf(&j, "%s{\"id\":", k ? "," : "");
+            ri_buf_add_json_str(&j, id, strlen(id));
+            ri_buf_addf(&j, ",\"expected\":%.2f}", td[k].v);
+        }
+        ri_buf_addf(&t, "\n  rep forecast minus model for %s: %.0f; deals that explain most of it:",
+                    rep->period[0].label, rep->period[0].rep - rep->period[0].expected);
+        ri_buf_adds(&j, "],\"gap\":[");
+        for (size_t k = 0; k < ngap && k < 5; k++) {
+            const char *id = ri_history_deal_id(h, gap[k].i);
+            ri_buf_addf(&t, "%s %s %+.0f", k ? "," : "", id, gap[k].v);
+            ri_buf_addf(&j, "%s{\"id\":", k ? "," : "");
+            ri_buf_add_json_str(&j, id, strlen(id));
+            ri_buf_addf(&j, ",\"rep_minus_model\":%.2f}", gap[k].v);
+        }
+        ri_buf_adds(&t, "\n");
+        ri_buf_adds(&j, "]}\n");
+        ri_free(td);
+        ri_free(gap);
+    }
+    if (o->save) {
+        rc = save_forecast(ctx, at, sims, o->seed, rep->period, h, q0, a0);
+        if (rc)
+            goto out;
+    }
+    rep->text = ri_buf_detach(&t, NULL);
+    rep->json = ri_buf_detach(&j, NULL);
+    *out = rep;
+    rep = NULL;
+out:
+    ri_free(pm);
+    ri_free(ps);
+    ri_free(q);
+    ri_free(qs);
+    ri_free(amount);
+    ri_free(q0);
+    ri_free(a0);
+    ri_free(sums);
+    ri_free(nb.amount);
+    ri_free(nb.cycle);
+    timing_release(&tm);
+    ri_asof_state_release(&st);
+    ri_rmodel_free(rm);
+    ri_mdata_free(md);
+    ri_buf_release(&t);
+    ri_buf_release(&j);
+    ri_forecast_report_free(rep);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ backtest */
+
+struct bt_acc {
+    size_t n, in_band, covered, ranged;
+    double abs_err, actual, ape, err;
+};
+
+static void bt_add(struct bt_acc *b, double f, double a, double lo, double hi)
+{
+    if (!(a > 0))
+        return;
+    b->n++;
+    b->abs_err += fabs(f - a);
+    b->err += f - a;
+    b->actual += a;
+    b->ape += fabs(f - a) / a;
+    b->in_band += f >= 0.85 * a && f <= 1.15 * a;
+    if (!isnan(lo)) {
+        b->ranged++;
+        b->covered += lo <= a && a <= hi;
+    }
+}
+
+static void bt_score(const struct bt_acc *b, struct ri_backtest_score *s)
+{
+    s->n = b->n;
+    s->wape = b->actual > 0 ? b->abs_err / b->actual : RI_NAN;
+    s->mape = b->n ? b->ape / (double)b->n : RI_NAN;
+    s->bias = b->actual > 0 ? b->err / b->actual : RI_NAN;
+    s->within = b->n ? (double)b->in_band / (double)b->n : RI_NAN;
+    s->coverage = b->ranged ? (double)b->covered / (double)b->ranged : RI_NAN;
+}
+
+#define BT_WEEKS 14
+
+ri_err ri_backtest(struct ri_ctx *ctx, const struct ri_backtest_opts *o,
+                   struct ri_forecast_report **out)
+{
+    struct ri_mdata *md = NULL;
+    struct ri_rmodel *rm = NULL;
+    struct ri_asof_state st, fin;
+    struct ri_buf t = RI_BUF_INIT, j = RI_BUF_INIT;
+    struct ri_forecast_report *rep = ri_calloc(1, sizeof(*rep));
+    const struct ri_history *h;
+    const struct ri_frame *f;
+    double *pm = NULL, *ps = NULL, *q = NULL, *qs = NULL, *amount = NULL, *sums = NULL;
+    size_t sims = o->sims ? o->sims : 2000, n;
+    struct bt_acc acc[3], wk[BT_WEEKS][3];
+    int32_t model_key = INT32_MIN;
+    ri_time at, from, to, step = (ri_time)(o->every_days > 0 ? o->every_days : 7) * DAY;
+    char a1[16], a2[16];
+    ri_err rc;
+
+    *out = NULL;
+    memset(&st, 0, sizeof(st));
+    memset(&fin, 0, sizeof(fin));
+    memset(acc, 0, sizeof(acc));
+    memset(wk, 0, sizeof(wk));
+    rc = ri_mdata_load(ctx, RI_TIME_NONE, &md);
+    if (rc)
+        goto out;
+    h = ri_mdata_history(md);
+    f = ri_mdata_frame(md);
+    at = ri_mdata_as_of(md);
+    if (at == RI_TIME_NONE || !ri_mdata_history_mode(md)) {
+        rc = ri_fail(ctx, RI_ERR_MODEL, "a backtest needs dated deals with stage history");
+        goto out;
+    }
+    /* default: the last 4 complete periods */
+    {
+        int32_t last = ri_period_key(at, !o->monthly);
+        ri_time s, e;
+        char lab[16];
+        ri_period_bounds(last - 4, !o->monthly, &s, &e, lab, sizeof(lab));
+        from = o->from != RI_TIME_NONE ? o->from : s;
+        ri_period_bounds(last, !o->monthly, &s, &e, lab, sizeof(lab));
+        to = o->to != RI_TIME_NONE ? o->to : s;
+    }
+    n = f->n;
+    pm = ri_malloc((n + 1) * sizeof(double));
+    ps = ri_malloc((n + 1) * sizeof(double));
+    q = ri_malloc((n + 1) * sizeof(double));
+    qs = ri_malloc((n + 1) * sizeof(double));
+    amount = ri_malloc((n + 1) * sizeof(double));
+    sums = ri_malloc((sims + 1) * sizeof(double));
+    rc = ri_asof_state_init(&st, h);
+    if (!rc)
+        rc = ri_asof_state_init(&fin, h);
+    if (!rc)
+        rc = ri_asof(h, at, &fin);
+    if (rc)
+        goto out;
+    date_str(from, a1, sizeof(a1));
+    date_str(to, a2, sizeof(a2));
+    ri_buf_addf(&t,
+                "Backtest: forecasts as of every %d days from %s to %s, each with only what "
+                "was known then (the risk model refitted at the start of each period), "
+                "against what closed by the end of the period.\n",
+                (int)(step / DAY), a1, a2);
+    ri_buf_addf(&t, "  %-10s %-9s %4s %12s %12s %12s %12s %12s %12s\n", "as of", "period", "week",
+                "forecast", "P10", "P90", "actual", "rep", "stage only");
+    ri_buf_addf(&j, "{\"from\":\"%s\",\"to\":\"%s\",\"points\":[", a1, a2);
+    for (ri_time w = from; !rc && w < to; w += step) {
+        ri_time s0, s1;
+        char label[16], ws[16];
+        int32_t key = ri_period_key(w, !o->monthly);
+        struct timing tm;
+        struct newbiz nb;
+        struct fc_point pt;
+        double actual;
+        int week;
+        ri_period_bounds(key, !o->monthly, &s0, &s1, label, sizeof(label));
+        if (s1 > at + DAY)
+            break; /* the period has not ended: nothing to compare with */
+        if (key != model_key) {
+            ri_time fit_at = s0 - 1;
+            ri_rmodel_free(rm);
+            rm = NULL;
+            rc = ri_rmodel_fit(ctx, md, fit_at, &o->model, &rm);
+            if (rc)
+                break;
+            model_key = key;
+        }
+        rc = ri_asof(h, w, &st);
+        if (!rc)
+            rc = ri_rmodel_p_open(ctx, rm, md, &st, pm, ps);
+        if (rc)
+            break;
+        timing_fit(h, w + 1, &tm);
+        newbiz_fit(f, &st, w, &tm, &nb);
+        forecast_point(h, f, &st, &tm, &nb, pm, ps, s0, s1, sims, o->seed, q, qs, amount, sums,
+                       &pt);
+        ri_free(nb.amount);
+        ri_free(nb.cycle);
+        timing_release(&tm);
+        actual = won_between(f, &fin, s0, s1);
+        week = (int)((w - s0) / (7 * DAY));
+        if (week >= BT_WEEKS)
+            week = BT_WEEKS - 1;
+        bt_add(&acc[0], pt.expected, actual, pt.p10, pt.p90);
+        bt_add(&acc[1], pt.rep, actual, RI_NAN, RI_NAN);
+        bt_add(&acc[2], pt.stage_exp, actual, pt.stage_p10, pt.stage_p90);
+        bt_add(&wk[week][0], pt.expected, actual, pt.p10, pt.p90);
+        bt_add(&wk[week][1], pt.rep, actual, RI_NAN, RI_NAN);
+        bt_add(&wk[week][2], pt.stage_exp, actual, pt.stage_p10, pt.stage_p90);
+        date_str(w, ws, sizeof(ws));
+        ri_buf_addf(&t, "  %-10s %-9s %4d %12.0f %12.0f %12.0f %12.0f %12.0f %12.0f\n", ws, label,
+                    week + 1, pt.expected, pt.p10, pt.p90, actual, pt.rep, pt.stage_exp);
+        ri_buf_addf(&j,
+                    "%s{\"as_of\":\"%s\",\"period\":\"%s\",\"week\":%d,\"forecast\":%.2f,"
+                    "\"p10\":%.2f,\"p90\":%.2f,\"actual\":%.2f,\"rep\":%.2f,\"stage_only\":%.2f,"
+                    "\"won_so_far\":%.2f,\"open_expected\":%.2f,\"new_expected\":%.2f}",
+                    acc[0].n > 1 ? "," : "", ws, label, week + 1, pt.expected, pt.p10, pt.p90,
+                    actual, pt.rep, pt.stage_exp, pt.won_so_far, pt.open_exp, pt.new_exp);
+        ri_progress(ctx, "backtest", (uint64_t)(w - from), (uint64_t)(to - from));
+    }
+    if (rc)
+        goto out;
+    {
+        static const char *const names[3] = {"model", "rep-entered", "stage model only"};
+        ri_buf_adds(&j, "],\"by_week\":[");
+        ri_buf_addf(&t,
+                    "\nError by week of the period (mean of (forecast - actual) / actual; "
+                    "mean |error|):\n  %-5s",
+                    "week");
+        for (int m = 0; m < 3; m++)
+            ri_buf_addf(&t, " %22s", names[m]);
+        ri_buf_addc(&t, '\n');
+        for (int w = 0; w < BT_WEEKS; w++) {
+            if (!wk[w][0].n)
+                continue;
+            ri_buf_addf(&t, "  %-5d", w + 1);
+            ri_buf_addf(&j, "%s{\"week\":%d", w ? "," : "", w + 1);
+            for (int m = 0; m < 3; m++) {
+                struct ri_backtest_score s;
+                bt_score(&wk[w][m], &s);
+                ri_buf_addf(&t, "   bias %+6.1f%% err %5.1f%%", 100 * s.bias, 100 * s.mape);
+                ri_buf_addf(&j, ",\"%s\":{\"bias\":%.4f,\"mape\":%.4f}",
+                            m == 0   ? "model"
+                            : m == 1 ? "rep"
+                                     : "stage",
+                            s.bias, s.mape);
+            }
+            ri_buf_addc(&t, '\n');
+            ri_buf_addc(&j, '}');
+        }
+        ri_buf_adds(&j, "],\"summary\":{");
+        ri_buf_addf(&t, "\n  %-18s %6s %7s %7s %7s %12s %14s\n", "", "points", "WAPE", "MAPE",
+                    "bias", "85-115 %", "P10-P90 cover");
+        for (int m = 0; m < 3; m++) {
+            struct ri_backtest_score *s = &rep->bt[m];
+            bt_score(&acc[m], s);
+            ri_buf_addf(&t, "  %-18s %6zu %6.1f%% %6.1f%% %+6.1f%% %11.0f%% ", names[m], s->n,
+                        100 * s->wape, 100 * s->mape, 100 * s->bias, 100 * s->within);
+            if (isnan(s->coverage))
+                ri_buf_addf(&t, "%14s\n", "-");
+            else
+                ri_buf_addf(&t, "%13.0f%%\n", 100 * s->coverage);
+            ri_buf_addf(&j,
+                        "%s\"%s\":{\"n\":%zu,\"wape\":%.4f,\"mape\":%.4f,\"bias\":%.4f,"
+                        "\"within_85_115\":%.4f,",
+                        m ? "," : "",
+                        m == 0   ? "model"
+                        : m == 1 ? "rep"
+                                 : "stage",
+                        s->n, s->wape, s->mape, s->bias, s->within);
+            if (isnan(s->coverage))
+                ri_buf_adds(&j, "\"coverage\":null}");
+            else
+                ri_buf_addf(&j, "\"coverage\":%.4f}", s->coverage);
+        }
+        ri_buf_adds(&j, "}}\n");
+    }
+    rep->text = ri_buf_detach(&t, NULL);
+    rep->json = ri_buf_detach(&j, NULL);
+    *out = rep;
+    rep = NULL;
+out:
+    ri_free(pm);
+    ri_free(ps);
+    ri_free(q);
+    ri_free(qs);
+    ri_free(amount);
+    ri_free(sums);
+    ri_asof_state_release(&st);
+    ri_asof_state_release(&fin);
+    ri_rmodel_free(rm);
+    ri_mdata_free(md);
+    ri_buf_release(&t);
+    ri_buf_release(&j);
+    ri_forecast_report_free(rep);
+    return rc;
+}
