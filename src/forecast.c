@@ -438,27 +438,6 @@ static void forecast_point(const struct ri_history *h, const struct ri_frame *f,
     pt->end = end;
     deal_q(h, f, st, tm, pm, ps, start, end, q, qs, amount);
     pt->won_so_far = start <= at ? won_between(f, st, start, at + 1) : 0;
-    if (getenv("RI_FC_DEBUG")) {
-        double real = 0, sq = 0, spw = 0, spw_won = 0, st_won = 0, nwon = 0;
-        for (size_t i = 0; i < f->n; i++) {
-            if (!(amount[i] > 0))
-                continue;
-            sq += q[i] * amount[i];
-            spw += pm[i] * amount[i];
-            if (f->status[i] == RI_STATUS_WON) {
-                spw_won += amount[i];
-                if (f->close[i] >= at && f->close[i] < end) {
-                    real += amount[i];
-                }
-                st_won += (pm[i] > 0 ? q[i] / pm[i] : 0) * amount[i];
-                nwon++;
-            }
-        }
-        fprintf(stderr,
-                "debug: sum q*a %.0f realised %.0f | sum p*a %.0f, won amount %.0f | "
-                "sum timing*a over won %.0f (%.0f won deals)\n",
-                sq, real, spw, spw_won, st_won, nwon);
-    }
     a = (double)((start > at ? start : at) - at) / DAY;
     b = (double)(end - at) / DAY;
     memset(&in, 0, sizeof(in));

@@ -49,6 +49,7 @@ struct model {
     int have_sm;
     struct ri_xgb *xgb;
     struct ri_calibrator cal;
+    struct ri_calibrator cal_rev; /* weighted by amount: for revenue (the forecast) */
     struct ri_logreg lr;
     int have_lr;
     size_t fit_rows, fit_deals, cal_rows;
@@ -98,6 +99,7 @@ static void model_release(struct model *m)
     ri_featset_release(&m->fs);
     ri_xgb_free(m->xgb);
     ri_calibrator_release(&m->cal);
+    ri_calibrator_release(&m->cal_rev);
     if (m->have_lr)
         ri_logreg_release(&m->lr);
     ri_free(m->sample);
@@ -359,7 +361,21 @@ static ri_err fit_history(struct ri_ctx *ctx, const struct data *d, ri_time D,
         }
         if (cal.n >= 20 && won > 0 && won < cal.n)
             rc = ri_calibrator_fit(&m->cal, pc, cal.y, NULL, cal.n, RI_CAL_AUTO);
-        else
+        if (!rc && cal.n >= 20 && won > 0 && won < cal.n) {
+            /* the same fit weighted by amount, so that the sum of P(win) x amount is
+             * calibrated too: large deals are won less often */
+            double *wa = ri_malloc((cal.n + 1) * sizeof(double)), tot = 0;
+            for (size_t i = 0; i < cal.n; i++) {
+                double am = d->f.amount[cal.deal[i]];
+                wa[i] = am > 0 ? am : 0;
+                tot += wa[i];
+            }
+            for (size_t i = 0; i < cal.n && tot > 0; i++)
+                wa[i] *= (double)cal.n / tot;
+            rc =
+                tot > 0 ? ri_calibrator_fit(&m->cal_rev, pc, cal.y, wa, cal.n, RI_CAL_AUTO) : RI_OK;
+            ri_free(wa);
+        } else
             m->cal.kind = RI_CAL_NONE;
         if (rc)
             rc = ri_fail(ctx, rc, "calibration failed");
@@ -871,7 +887,7 @@ static ri_err model_save(struct ri_ctx *ctx, const struct data *d, const struct 
                          int signal, int64_t *id)
 {
     struct ri_store *st = ri_ctx_store(ctx);
-    struct ri_buf feats = RI_BUF_INIT, cal = RI_BUF_INIT, sm = RI_BUF_INIT;
+    struct ri_buf feats = RI_BUF_INIT, cal = RI_BUF_INIT, calr = RI_BUF_INIT, sm = RI_BUF_INIT;
     struct ri_stmt *s = NULL;
     void *blob = NULL;
     size_t blen = 0;
@@ -882,6 +898,8 @@ static ri_err model_save(struct ri_ctx *ctx, const struct data *d, const struct 
         rc = ri_featset_save(&m->fs, &feats);
     if (!rc)
         rc = ri_calibrator_save(&m->cal, &cal);
+    if (!rc)
+        rc = ri_calibrator_save(&m->cal_rev, &calr);
     if (!rc && m->have_sm)
         rc = ri_stage_model_save(&m->sm, &sm);
     if (!rc)
@@ -893,8 +911,8 @@ static ri_err model_save(struct ri_ctx *ctx, const struct data *d, const struct 
         rc = ri_stmt_prepare(ctx, st,
                              "INSERT INTO models(created_at, kind, active, protocol, train_to, "
                              "cutoff, seed, rows, deals, features, metrics, calibrator, "
-                             "stage_model, encoding, booster, sample) VALUES (?, 'risk', 1, ?, ?, "
-                             "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             "stage_model, encoding, booster, sample, baseline) VALUES (?, 'risk', "
+                             "1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                              &s);
     if (!rc) {
         ri_stmt_bind_i64(s, 1, (int64_t)time(NULL));
@@ -914,6 +932,7 @@ static ri_err model_save(struct ri_ctx *ctx, const struct data *d, const struct 
         ri_stmt_bind_i64(s, 12, signal);
         ri_stmt_bind_blob(s, 13, blob, blen);
         ri_stmt_bind_blob(s, 14, m->sample, m->n_sample * m->fs.p * sizeof(float));
+        ri_stmt_bind_text(s, 15, calr.buf, calr.len);
         rc = ri_stmt_run(ctx, s);
     }
     if (!rc)
@@ -927,6 +946,7 @@ out:
     ri_free(blob);
     ri_buf_release(&feats);
     ri_buf_release(&cal);
+    ri_buf_release(&calr);
     ri_buf_release(&sm);
     return rc;
 }
@@ -939,7 +959,8 @@ static ri_err model_load(struct ri_ctx *ctx, const struct data *d, struct model 
     ri_err rc;
     memset(m, 0, sizeof(*m));
     rc = ri_stmt_prepare(ctx, st,
-                         "SELECT id, features, calibrator, stage_model, encoding, booster, sample "
+                         "SELECT id, features, calibrator, stage_model, encoding, booster, sample, "
+                         "baseline "
                          "FROM models WHERE kind = 'risk' AND active = 1 ORDER BY id DESC LIMIT 1",
                          &s);
     if (!rc)
@@ -970,6 +991,11 @@ static ri_err model_load(struct ri_ctx *ctx, const struct data *d, struct model 
                 rc = ri_fail(ctx, RI_ERR_MODEL, "model registry: malformed stage model");
             else
                 m->have_sm = 1;
+        }
+        if (!rc && !ri_stmt_is_null(s, 7)) {
+            t = ri_stmt_text(s, 7, &len);
+            if (ri_calibrator_load(&m->cal_rev, t, len) != RI_OK)
+                rc = ri_fail(ctx, RI_ERR_MODEL, "model registry: malformed revenue calibrator");
         }
         *signal = (int)ri_stmt_i64(s, 4);
         b = ri_stmt_blob(s, 5, &len);
@@ -1839,8 +1865,8 @@ ri_err ri_rmodel_fit(struct ri_ctx *ctx, const struct ri_mdata *md, ri_time D,
     return rc;
 }
 
-ri_err ri_rmodel_load_active(struct ri_ctx *ctx, const struct ri_mdata *md,
-                             struct ri_rmodel **out, int *signal)
+ri_err ri_rmodel_load_active(struct ri_ctx *ctx, const struct ri_mdata *md, struct ri_rmodel **out,
+                             int *signal)
 {
     struct ri_rmodel *rm = ri_calloc(1, sizeof(*rm));
     int64_t id = 0;
@@ -1869,6 +1895,9 @@ ri_err ri_rmodel_p_open(struct ri_ctx *ctx, const struct ri_rmodel *rm, const st
         mg = ri_malloc((rows.n + 1) * sizeof(double));
         rc = predict(ctx, &rm->m, &rows, p, mg);
     }
+    if (!rc && rm->m.cal_rev.kind != RI_CAL_NONE)
+        for (size_t k = 0; k < rows.n; k++)
+            p[k] = ri_calibrator_apply(&rm->m.cal_rev, sigmoid(mg[k]));
     if (!rc)
         for (size_t k = 0; k < rows.n; k++) {
             p_model[rows.deal[k]] = p[k];
