@@ -310,7 +310,7 @@ struct ri_model_opts {
 };
 #define RI_MODEL_OPTS_INIT                                                                         \
  {                                                                                                 \
-  RI_TIME_NONE, RI_TIME_NONE, 180, 1, 5, 300, 6, 2, 0.05, 1, 1, 2000000                            \
+  RI_TIME_NONE, RI_TIME_NONE, 90, 1, 5, 300, 6, 2, 0.05, 1, 1, 2000000                             \
  }
 
 /* What a command found: the report as text and JSON (both owned by the report). */
