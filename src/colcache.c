@@ -163,6 +163,7 @@ static uint64_t checksum(const uint8_t *p, size_t n)
 
 /* ------------------------------------------------------------------ encoding */
 
+/* Grows the blob to hold more bytes (a block of its own: see ri_cc_alloc). */
 static void reserve(struct ri_cc_enc *e, size_t more)
 {
     size_t cap;
@@ -172,13 +173,22 @@ static void reserve(struct ri_cc_enc *e, size_t more)
     cap = e->cap ? e->cap : 4096;
     while (cap < e->len + more)
         cap *= 2;
-    np = ri_try_realloc(e->p, cap);
+    np = ri_cc_alloc(cap);
     if (!np) {
         e->rc = RI_ERR_NOMEM;
         return;
     }
+    if (e->len)
+        memcpy(np, e->p, e->len);
+    ri_cc_free(e->p);
     e->p = np;
     e->cap = cap;
+}
+
+void ri_cc_enc_reserve(struct ri_cc_enc *e, size_t bytes)
+{
+    if (bytes > e->len)
+        reserve(e, bytes - e->len);
 }
 
 static void put(struct ri_cc_enc *e, const void *v, size_t n)
@@ -208,7 +218,7 @@ void ri_cc_enc_init(struct ri_cc_enc *e, enum ri_cc_what what, int64_t generatio
 
 void ri_cc_enc_release(struct ri_cc_enc *e)
 {
-    ri_free(e->p);
+    ri_cc_free(e->p);
     memset(e, 0, sizeof(*e));
 }
 
@@ -842,7 +852,7 @@ ri_err ri_colcache_read(struct ri_ctx *ctx, struct ri_store *st, const char *nam
     if (rc)
         return rc;
     /* read into memory of our own (huge pages, no copy held by SQLite), then decode */
-    rc = ri_store_blob_open(ctx, st, "col_cache", "data", rowid, &b, &len);
+    rc = ri_store_blob_open(ctx, st, "col_cache", "data", rowid, false, &b, &len);
     if (!rc) {
         data = ri_cc_alloc(len + 1);
         if (!data)
@@ -870,10 +880,14 @@ void ri_colcache_write(struct ri_store *st, const char *name, int64_t gen,
 {
     struct ri_ctx *ctx;
     struct ri_stmt *s = NULL;
+    struct ri_blob *b = NULL;
+    size_t size = 0;
+    struct timespec t0, t1;
     int64_t now = -1;
     ri_err rc;
     if (e->rc || !ri_store_writable(st))
         return;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     ctx = ri_ctx_new();
     rc = ri_store_begin(ctx, st);
     if (rc)
@@ -881,24 +895,38 @@ void ri_colcache_write(struct ri_store *st, const char *name, int64_t gen,
     /* an ingest between the load and now would make the blob lie about its generation */
     rc = ri_colcache_generation(ctx, st, &now);
     if (!rc && now == gen) {
+        /* the row with room for the blob, then the blob written into it in place (a bound
+         * blob would be copied whole into a record first) */
         rc = ri_stmt_prepare(ctx, st,
                              "INSERT OR REPLACE INTO col_cache(name, generation, data) "
-                             "VALUES (?1, ?2, ?3)",
+                             "VALUES (?1, ?2, zeroblob(?3))",
                              &s);
         if (!rc) {
             ri_stmt_bind_text(s, 1, name, strlen(name));
             ri_stmt_bind_i64(s, 2, gen);
-            ri_stmt_bind_blob(s, 3, e->p, e->len);
+            ri_stmt_bind_i64(s, 3, (int64_t)e->len);
             rc = ri_stmt_run(ctx, s);
         }
         ri_stmt_free(s);
+        if (!rc)
+            rc = ri_store_blob_open(ctx, st, "col_cache", "data", ri_store_last_rowid(st), true, &b,
+                                    &size);
+        if (!rc && size != e->len)
+            rc = ri_fail(ctx, RI_ERR_STORE, "blob of %zu bytes for %zu", size, e->len);
+        if (!rc)
+            rc = ri_store_blob_write(ctx, b, e->p, e->len, 0);
+        ri_store_blob_close(b);
     }
     if (!rc)
         rc = ri_store_commit(ctx, st);
     if (rc)
         ri_store_rollback(st);
 out:
+    clock_gettime(CLOCK_MONOTONIC, &t1);
     if (rc)
         ri_log(RI_LOG_DEBUG, "column cache '%s' not written: %s", name, ri_errmsg(ctx));
+    else if (now == gen)
+        ri_log(RI_LOG_DEBUG, "column cache '%s' written: %zu bytes in %.3f s", name, e->len,
+               (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     ri_ctx_free(ctx);
 }

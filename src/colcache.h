@@ -63,6 +63,8 @@ struct ri_cc_enc {
 
 void ri_cc_enc_init(struct ri_cc_enc *e, enum ri_cc_what what, int64_t generation);
 void ri_cc_enc_release(struct ri_cc_enc *e);
+/* Makes room for a blob of bytes in all (a bound known in advance saves regrowing). */
+void ri_cc_enc_reserve(struct ri_cc_enc *e, size_t bytes);
 void ri_cc_put_u64(struct ri_cc_enc *e, uint64_t v);
 /* Columns. i64 columns keep INT64_MIN (RI_TIME_NONE) as their 'none'; f64 columns NAN. */
 void ri_cc_put_i64s(struct ri_cc_enc *e, const int64_t *v, size_t n);
@@ -130,6 +132,14 @@ void ri_colcache_write(struct ri_store *st, const char *name, int64_t gen,
 /* ri_history_load with the cache used as mode says (ri_history_load is RI_CC_USE). */
 ri_err ri_history_load_mode(struct ri_ctx *ctx, enum ri_cc_mode mode,
                             struct ri_history **out /* OUT */);
+/* The same, also telling the data generation it loaded at (*gen) and whether it came
+ * from the cache (*cached); both may be NULL. */
+ri_err ri_history_load_cached(struct ri_ctx *ctx, enum ri_cc_mode mode,
+                              struct ri_history **out /* OUT */, int64_t *gen /* OUT */,
+                              bool *cached /* OUT */);
+/* Writes h to the column cache of st as of generation gen, if st is writable and still
+ * at that generation (best effort: nothing is reported). */
+void ri_history_cache_save(struct ri_store *st, const struct ri_history *h, int64_t gen);
 /* The name of the first column in which a and b differ (byte for byte), or NULL. */
 const char *ri_history_diff(const struct ri_history *a, const struct ri_history *b);
 

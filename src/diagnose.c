@@ -1265,13 +1265,18 @@ static void *concentration_job(void *arg)
     return NULL;
 }
 
-/* Runs fn(j) on a new thread (true), or here if no thread can be had (false). */
+/* Runs fn(arg) on a new thread (true), or here if no thread can be had (false). */
+static bool start_job_any(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    if (pthread_create(t, NULL, fn, arg) == 0)
+        return true;
+    fn(arg);
+    return false;
+}
+
 static bool start_job(pthread_t *t, void *(*fn)(void *), struct job *j)
 {
-    if (pthread_create(t, NULL, fn, j) == 0)
-        return true;
-    fn(j);
-    return false;
+    return start_job_any(t, fn, j);
 }
 
 static void *zombies_cycle_job(void *arg)
@@ -1291,28 +1296,53 @@ static void *zombies_cycle_job(void *arg)
     return NULL;
 }
 
+/* What the loads could not take from the column cache, to be written back to it. */
+struct cache_job {
+    struct ri_store *st;
+    const struct ri_diagnosis *d;
+    int64_t hist_gen, frame_gen;
+    bool hist, frame; /* to be written */
+};
+
+static void *cache_job(void *arg)
+{
+    struct cache_job *c = arg;
+    if (c->hist)
+        ri_history_cache_save(c->st, c->d->hist, c->hist_gen);
+    if (c->frame)
+        ri_frame_cache_save(c->st, &c->d->frame, c->frame_gen);
+    return NULL;
+}
+
 /* Loads the frame and the as-of engine, the frame on a second thread and connection
- * when the store is a file (the two loads take about as long as each other). */
-static ri_err load_both(struct ri_ctx *ctx, struct ri_diagnosis *d)
+ * when the store is a file (the two loads take about as long as each other). What came
+ * from the tables rather than the column cache is noted in *cj, for writing back. */
+static ri_err load_both(struct ri_ctx *ctx, struct ri_diagnosis *d, struct cache_job *cj)
 {
     struct ri_store *st = ri_ctx_store(ctx);
     const char *path = st ? ri_store_path(st) : NULL;
     struct job j;
     pthread_t t;
+    bool hist_cached = false;
     ri_err rc;
     memset(&j, 0, sizeof(j));
     j.d = d;
     j.path = path;
+    cj->st = st;
+    cj->d = d;
     if (!path || !*path || !strcmp(path, ":memory:") || pthread_create(&t, NULL, frame_job, &j)) {
         rc = ri_frame_load(ctx, &d->frame);
         return rc ? rc : ri_history_load(ctx, &d->hist);
     }
-    rc = ri_history_load(ctx, &d->hist);
+    rc = ri_history_load_cached(ctx, RI_CC_READ, &d->hist, &cj->hist_gen, &hist_cached);
     pthread_join(t, NULL);
     if (!rc && j.rc)
         rc = ri_fail(ctx, j.rc, "%s", j.err);
-    if (!rc && !j.cached)
-        ri_frame_cache_save(st, &d->frame, j.gen);
+    if (!rc && ri_store_writable(st)) {
+        cj->hist = !hist_cached;
+        cj->frame = !j.cached;
+        cj->frame_gen = j.gen;
+    }
     return rc;
 }
 
@@ -1343,6 +1373,9 @@ ri_err ri_diagnose(struct ri_ctx *ctx, const struct ri_diagnose_opts *o, struct 
     struct ri_asof_state st;
     struct orders o_all = {NULL, NULL, 0, 0};
     struct cells_ws ws = {NULL, NULL, NULL, NULL};
+    struct cache_job wb;
+    pthread_t cache_thread;
+    bool caching = false;
     uint32_t *closed = NULL;
     size_t nclosed = 0, nd = 0;
     int dims[RI_DIAG_MAX_DIMS];
@@ -1350,6 +1383,7 @@ ri_err ri_diagnose(struct ri_ctx *ctx, const struct ri_diagnose_opts *o, struct 
 
     *out = NULL;
     memset(&st, 0, sizeof(st));
+    memset(&wb, 0, sizeof(wb));
     d->reports = o->reports ? o->reports : RI_DIAG_ALL;
     d->quarterly = o->period != RI_PERIOD_MONTH;
     d->min_n = o->min_n ? o->min_n : 30;
@@ -1358,10 +1392,14 @@ ri_err ri_diagnose(struct ri_ctx *ctx, const struct ri_diagnose_opts *o, struct 
     d->mix_dim = -1;
     d->p0 = d->p1 = -1;
     phase(NULL);
-    rc = load_both(ctx, d);
+    rc = load_both(ctx, d, &wb);
     phase("load");
     if (rc)
         goto out;
+    /* the column cache is written back beside the diagnosis, which only reads what is
+     * written (the store's connection is the writer's alone until it is joined) */
+    if (wb.hist || wb.frame)
+        caching = start_job_any(&cache_thread, cache_job, &wb);
     if (ri_history_n_deals(d->hist) != d->frame.n) {
         rc = ri_fail(ctx, RI_ERR_INTERNAL, "the store changed while it was read");
         goto out;
@@ -1470,6 +1508,8 @@ ri_err ri_diagnose(struct ri_ctx *ctx, const struct ri_diagnose_opts *o, struct 
     write_headline(d);
     write_volume_quality(d);
 out:
+    if (caching)
+        pthread_join(cache_thread, NULL);
     ri_asof_state_release(&st);
     orders_release(&o_all);
     cells_ws_release(&ws);

@@ -506,6 +506,9 @@ static void hist_encode(const struct ri_history *h, struct ri_cc_enc *e)
         e->rc = RI_ERR_NOMEM;
         return;
     }
+    /* no column codes larger than its values, plus heads and the string tables */
+    ri_cc_enc_reserve(e, 4096 + h->n * 90 + h->n_ev * 41 + h->id_len +
+                             (h->stages.n + h->owners.n) * 64);
     ri_cc_put_u64(e, h->n);
     ri_cc_put_u64(e, h->n_ev);
     ri_cc_put_u64(e, ns);
@@ -652,22 +655,31 @@ static ri_err load_sql(struct ri_ctx *ctx, struct ri_store *st, struct ri_histor
     return rc;
 }
 
-ri_err ri_history_load_mode(struct ri_ctx *ctx, enum ri_cc_mode mode, struct ri_history **out)
+ri_err ri_history_load_cached(struct ri_ctx *ctx, enum ri_cc_mode mode, struct ri_history **out,
+                              int64_t *gen_out, bool *cached)
 {
     struct ri_store *st = ri_ctx_store(ctx);
     struct ri_history *h;
     int64_t gen = 0;
     ri_err rc;
     *out = NULL;
+    if (gen_out)
+        *gen_out = 0;
+    if (cached)
+        *cached = false;
     if (!st)
         return ri_fail(ctx, RI_ERR_INVALID, "no store open");
     rc = ri_colcache_generation(ctx, st, &gen);
     if (rc)
         return rc;
+    if (gen_out)
+        *gen_out = gen;
     h = hist_new();
     if (mode != RI_CC_OFF) {
         rc = ri_colcache_read(ctx, st, "history", RI_CC_HISTORY, gen, hist_decode, h);
         if (rc == RI_OK) {
+            if (cached)
+                *cached = true;
             *out = h;
             return RI_OK;
         }
@@ -681,16 +693,27 @@ ri_err ri_history_load_mode(struct ri_ctx *ctx, enum ri_cc_mode mode, struct ri_
         ri_history_free(h);
         return rc;
     }
-    if (mode == RI_CC_USE && ri_store_writable(st)) {
-        struct ri_cc_enc e;
-        ri_cc_enc_init(&e, RI_CC_HISTORY, gen);
-        hist_encode(h, &e);
-        if (!ri_cc_enc_finish(&e))
-            ri_colcache_write(st, "history", gen, &e);
-        ri_cc_enc_release(&e);
-    }
+    if (mode == RI_CC_USE)
+        ri_history_cache_save(st, h, gen);
     *out = h;
     return RI_OK;
+}
+
+ri_err ri_history_load_mode(struct ri_ctx *ctx, enum ri_cc_mode mode, struct ri_history **out)
+{
+    return ri_history_load_cached(ctx, mode, out, NULL, NULL);
+}
+
+void ri_history_cache_save(struct ri_store *st, const struct ri_history *h, int64_t gen)
+{
+    struct ri_cc_enc e;
+    if (!ri_store_writable(st))
+        return;
+    ri_cc_enc_init(&e, RI_CC_HISTORY, gen);
+    hist_encode(h, &e);
+    if (!ri_cc_enc_finish(&e))
+        ri_colcache_write(st, "history", gen, &e);
+    ri_cc_enc_release(&e);
 }
 
 ri_err ri_history_load(struct ri_ctx *ctx, struct ri_history **out)

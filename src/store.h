@@ -58,13 +58,16 @@ const char *ri_stmt_text(struct ri_stmt *s, int col, size_t *len /* OUT, may be 
 
 /* The column's bytes (NULL for NULL), valid until the next step. */
 const void *ri_stmt_blob(struct ri_stmt *s, int col, size_t *len /* OUT, may be NULL */);
-/* Incremental reading of one blob value, (table, column, rowid), without SQLite making
- * a copy of its own: size, then reads of any part. */
+/* Incremental I/O on one blob value, (table, column, rowid), without SQLite making a
+ * copy of its own: size, then reads (or, opened for writing, writes) of any part. A
+ * blob's size is set when its row is written (zeroblob(N) in SQL). */
 struct ri_blob;
 ri_err ri_store_blob_open(struct ri_ctx *ctx, struct ri_store *st, const char *table,
-                          const char *column, int64_t rowid, struct ri_blob **out /* OUT */,
-                          size_t *size /* OUT */);
+                          const char *column, int64_t rowid, bool write,
+                          struct ri_blob **out /* OUT */, size_t *size /* OUT */);
 ri_err ri_store_blob_read(struct ri_ctx *ctx, struct ri_blob *b, void *buf, size_t n, size_t off);
+ri_err ri_store_blob_write(struct ri_ctx *ctx, struct ri_blob *b, const void *buf, size_t n,
+                           size_t off);
 void ri_store_blob_close(struct ri_blob *b);
 
 /* Convenience: single integer result of a query (e.g. SELECT count(*) ...). */

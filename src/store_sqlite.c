@@ -365,12 +365,13 @@ struct ri_blob {
 };
 
 ri_err ri_store_blob_open(struct ri_ctx *ctx, struct ri_store *st, const char *table,
-                          const char *column, int64_t rowid, struct ri_blob **out, size_t *size)
+                          const char *column, int64_t rowid, bool write, struct ri_blob **out,
+                          size_t *size)
 {
     sqlite3_blob *b = NULL;
     *out = NULL;
     *size = 0;
-    if (sqlite3_blob_open(st->db, "main", table, column, rowid, 0, &b) != SQLITE_OK) {
+    if (sqlite3_blob_open(st->db, "main", table, column, rowid, write, &b) != SQLITE_OK) {
         ri_err rc = sqlfail(ctx, st, "store: cannot open blob");
         sqlite3_blob_close(b);
         return rc;
@@ -388,6 +389,16 @@ ri_err ri_store_blob_read(struct ri_ctx *ctx, struct ri_blob *b, void *buf, size
         return ri_fail(ctx, RI_ERR_INVALID, "store: blob read past its end");
     if (sqlite3_blob_read(b->b, buf, (int)n, (int)off) != SQLITE_OK)
         return sqlfail(ctx, b->store, "store: cannot read blob");
+    return RI_OK;
+}
+
+ri_err ri_store_blob_write(struct ri_ctx *ctx, struct ri_blob *b, const void *buf, size_t n,
+                           size_t off)
+{
+    if (n > INT_MAX || off > INT_MAX || n + off > (size_t)sqlite3_blob_bytes(b->b))
+        return ri_fail(ctx, RI_ERR_INVALID, "store: blob write past its end");
+    if (sqlite3_blob_write(b->b, buf, (int)n, (int)off) != SQLITE_OK)
+        return sqlfail(ctx, b->store, "store: cannot write blob");
     return RI_OK;
 }
 
