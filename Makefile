@@ -120,6 +120,7 @@ bench: deps all
 	@sh bench/bench_ingest.sh
 	@sh bench/bench_diagnose.sh
 	@sh bench/bench_model.sh
+	@sh bench/bench_forecast.sh
 
 # --- tools ----------------------------------------------------------------
 lint:
