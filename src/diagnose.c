@@ -948,42 +948,67 @@ static int32_t day_key(const struct day_keys *dk, ri_time t)
     return ri_period_key(t, dk->quarterly);
 }
 
-static void run_periods(struct ri_diagnosis *d, const uint32_t *closed, size_t nclosed,
-                        const struct orders *o_all, struct cells_ws *w)
+/* The periods of the closed deals: keys, bounds, labels, which are complete, and the two
+ * compared (p0, p1); pcode[i] gets each closed deal's period index. Needs no replay, so
+ * that the jobs that only need the layout can start before it. */
+static void periods_layout(struct ri_diagnosis *d, const uint32_t *closed, size_t nclosed,
+                           const struct day_keys *dk, int32_t *pcode)
 {
     const struct ri_frame *f = &d->frame;
     int32_t kmin = INT32_MAX,
             kmax = d->as_of != RI_TIME_NONE ? ri_period_key(d->as_of, d->quarterly) : INT32_MIN;
-    struct day_keys dk;
-    struct ri_wr_cell *cells;
-    int32_t *pcode, *ckey;
     size_t np;
-    day_keys_init(&dk, f, d->quarterly);
-    /* each closed deal's period (by close date), each deal's by creation */
-    pcode = ri_cc_xalloc((f->n + 1) * sizeof(*pcode));
-    ckey = ri_cc_xalloc((f->n + 1) * sizeof(*ckey));
     for (size_t k = 0; k < nclosed; k++) {
-        int32_t key = day_key(&dk, f->close[closed[k]]);
+        int32_t key = day_key(dk, f->close[closed[k]]);
         pcode[closed[k]] = key;
         kmin = key < kmin ? key : kmin;
         kmax = key > kmax ? key : kmax;
     }
     if (kmin > kmax)
-        goto out;
+        return;
     np = (size_t)(kmax - kmin + 1);
     d->periods = ri_calloc(np, sizeof(*d->periods));
     d->n_periods = np;
     for (size_t k = 0; k < nclosed; k++)
         pcode[closed[k]] -= kmin;
-    cells = ri_calloc(np + 1, sizeof(*cells));
-    cells_by(d, pcode, np, closed, nclosed, o_all, w, cells);
     for (size_t p = 0; p < np; p++) {
         struct ri_period_row *r = &d->periods[p];
         r->key = kmin + (int32_t)p;
         ri_period_bounds(r->key, d->quarterly, &r->start, &r->end, r->label, sizeof(r->label));
         r->complete = d->as_of != RI_TIME_NONE && r->end <= d->as_of + RI_DAY;
-        r->cell = cells[p];
         r->change_p.est = r->change_p.lo = r->change_p.hi = RI_NAN;
+    }
+    /* the two periods compared: the last complete one and the one before */
+    d->p0 = d->p1 = -1;
+    for (size_t p = np; p-- > 0;) {
+        if (!d->periods[p].complete)
+            continue;
+        if (d->p1 < 0)
+            d->p1 = (int)p;
+        else if (d->p0 < 0)
+            d->p0 = (int)p;
+    }
+}
+
+/* The periods' cells (after the replay, which the late-stage counts need), their changes,
+ * and the pipeline created in each. */
+static void periods_fill(struct ri_diagnosis *d, const uint32_t *closed, size_t nclosed,
+                         const struct orders *o_all, struct cells_ws *w, const struct day_keys *dk,
+                         const int32_t *pcode)
+{
+    const struct ri_frame *f = &d->frame;
+    size_t np = d->n_periods;
+    int32_t kmin, kmax, *ckey;
+    struct ri_wr_cell *cells;
+    if (!np)
+        return;
+    kmin = d->periods[0].key;
+    kmax = d->periods[np - 1].key;
+    cells = ri_calloc(np + 1, sizeof(*cells));
+    cells_by(d, pcode, np, closed, nclosed, o_all, w, cells);
+    for (size_t p = 0; p < np; p++) {
+        struct ri_period_row *r = &d->periods[p];
+        r->cell = cells[p];
         if (p > 0) {
             const struct ri_wr_cell *a = &d->periods[p - 1].cell;
             r->change_p.est = ri_two_prop_test(a->won, a->won + a->lost, r->cell.won,
@@ -992,12 +1017,13 @@ static void run_periods(struct ri_diagnosis *d, const uint32_t *closed, size_t n
     }
     ri_free(cells);
     /* created pipeline per period */
+    ckey = ri_cc_xalloc((f->n + 1) * sizeof(*ckey));
     for (size_t i = 0; i < f->n; i++) {
         int32_t key;
         ckey[i] = INT32_MIN;
         if (!d->include[i] || f->created[i] == RI_TIME_NONE)
             continue;
-        key = ckey[i] = day_key(&dk, f->created[i]);
+        key = ckey[i] = day_key(dk, f->created[i]);
         if (key < kmin || key > kmax)
             continue;
         d->periods[key - kmin].created++;
@@ -1022,20 +1048,7 @@ static void run_periods(struct ri_diagnosis *d, const uint32_t *closed, size_t n
                 d->created_by[(size_t)(key - kmin) * nv + (size_t)md->code[i]]++;
         }
     }
-    /* the two periods compared: the last complete one and the one before */
-    d->p0 = d->p1 = -1;
-    for (size_t p = np; p-- > 0;) {
-        if (!d->periods[p].complete)
-            continue;
-        if (d->p1 < 0)
-            d->p1 = (int)p;
-        else if (d->p0 < 0)
-            d->p0 = (int)p;
-    }
-out:
-    ri_cc_free(pcode);
     ri_cc_free(ckey);
-    ri_free(dk.key);
 }
 
 static void run_segments(struct ri_diagnosis *d, const uint32_t *closed, size_t nclosed,
@@ -1219,8 +1232,9 @@ struct job {
     const struct ri_asof_state *st;
     const int32_t *codes;
     size_t nseg;
-    int64_t gen; /* the frame's data generation */
-    bool cached; /* the frame came from the column cache */
+    ri_time from; /* the funnel's window starts here */
+    int64_t gen;  /* the frame's data generation */
+    bool cached;  /* the frame came from the column cache */
     ri_err rc;
     char err[512];
 };
@@ -1244,8 +1258,7 @@ static void *funnel_job(void *arg)
     struct job *j = arg;
     struct ri_diagnosis *d = j->d;
     struct ri_ctx *c = ri_ctx_new();
-    ri_time from = d->from > d->periods[0].start ? d->from : d->periods[0].start;
-    j->rc = ri_funnel_compute(c, d->hist, from, d->to, d->include, j->st, &d->funnel);
+    j->rc = ri_funnel_compute(c, d->hist, j->from, d->to, d->include, j->st, &d->funnel);
     if (j->rc)
         snprintf(j->err, sizeof(j->err), "%s", ri_errmsg(c));
     ri_ctx_free(c);
@@ -1374,8 +1387,12 @@ ri_err ri_diagnose(struct ri_ctx *ctx, const struct ri_diagnose_opts *o, struct 
     struct orders o_all = {NULL, NULL, 0, 0};
     struct cells_ws ws = {NULL, NULL, NULL, NULL};
     struct cache_job wb;
-    pthread_t cache_thread;
-    bool caching = false;
+    struct job zj, fj, cj;
+    struct day_keys dk;
+    pthread_t cache_thread, zt, ft, ct;
+    bool caching = false, z_threaded = false, f_threaded = false, c_threaded = false;
+    bool want_funnel;
+    int32_t *pcode = NULL;
     uint32_t *closed = NULL;
     size_t nclosed = 0, nd = 0;
     int dims[RI_DIAG_MAX_DIMS];
@@ -1384,6 +1401,10 @@ ri_err ri_diagnose(struct ri_ctx *ctx, const struct ri_diagnose_opts *o, struct 
     *out = NULL;
     memset(&st, 0, sizeof(st));
     memset(&wb, 0, sizeof(wb));
+    memset(&zj, 0, sizeof(zj));
+    memset(&fj, 0, sizeof(fj));
+    memset(&cj, 0, sizeof(cj));
+    memset(&dk, 0, sizeof(dk));
     d->reports = o->reports ? o->reports : RI_DIAG_ALL;
     d->quarterly = o->period != RI_PERIOD_MONTH;
     d->min_n = o->min_n ? o->min_n : 30;
@@ -1432,6 +1453,38 @@ ri_err ri_diagnose(struct ri_ctx *ctx, const struct ri_diagnose_opts *o, struct 
     d->from = o->from != RI_TIME_NONE ? o->from : INT64_MIN + 1;
     d->to =
         o->to != RI_TIME_NONE ? o->to : (d->as_of != RI_TIME_NONE ? d->as_of + RI_DAY : INT64_MAX);
+    closed = ri_cc_xalloc((d->frame.n + 1) * sizeof(*closed));
+    closed_list(d, d->from, d->to, closed, &nclosed);
+    d->deals = d->frame.n;
+    d->closed = nclosed;
+    /* the closed deals by amount and by cycle length, for the quantiles of every cell */
+    orders_build(&d->frame, closed, nclosed, &o_all);
+    cells_ws_init(&ws, nclosed);
+    day_keys_init(&dk, &d->frame, d->quarterly);
+    pcode = ri_cc_xalloc((d->frame.n + 1) * sizeof(*pcode));
+    periods_layout(d, closed, nclosed, &dk, pcode);
+    phase("periods");
+    /*
+     * The funnel, zombies and cycles, and the concentration only read the history, the
+     * frame, the filter and the closed list: each runs on a thread of its own beside the
+     * replay and the metrics of the segments (the system shares the processors among
+     * them). The concentration starts at once, and so does the funnel when the replay
+     * at as_of is not the one it needs (it replays at the end of the window); zombies
+     * and cycles wait for that replay.
+     */
+    zj.d = fj.d = cj.d = d;
+    cj.closed = closed;
+    cj.nclosed = nclosed;
+    if (d->reports & RI_DIAG_CONCENTRATION)
+        c_threaded = start_job(&ct, concentration_job, &cj);
+    want_funnel = (d->reports & RI_DIAG_FUNNEL) && d->p1 >= 0;
+    if (want_funnel) {
+        fj.from = d->from > d->periods[0].start ? d->from : d->periods[0].start;
+        if (d->to != d->as_of) {
+            f_threaded = start_job(&ft, funnel_job, &fj);
+            want_funnel = false;
+        }
+    }
     /* which deals reached a late stage, by the as-of engine at as_of */
     if (d->as_of != RI_TIME_NONE) {
         rc = ri_asof_state_init(&st, d->hist);
@@ -1445,71 +1498,62 @@ ri_err ri_diagnose(struct ri_ctx *ctx, const struct ri_diagnose_opts *o, struct 
         memcpy(d->reached_late, st.reached_late, d->frame.n);
     }
     phase("replay");
-    closed = ri_cc_xalloc((d->frame.n + 1) * sizeof(*closed));
-    closed_list(d, d->from, d->to, closed, &nclosed);
-    d->deals = d->frame.n;
-    d->closed = nclosed;
-    /* the closed deals by amount and by cycle length, for the quantiles of every cell */
-    orders_build(&d->frame, closed, nclosed, &o_all);
-    cells_ws_init(&ws, nclosed);
-    cell_ordered(d, closed, nclosed, o_all.amt, o_all.n_amt, o_all.cyc, o_all.n_cyc, &d->total);
-    run_periods(d, closed, nclosed, &o_all, &ws);
-    phase("periods");
-    /* the funnel, zombies and cycles, and the concentration only read the history, the
-     * frame and the filter: each runs on a thread of its own beside the metrics of the
-     * segments (and the system shares the processors among them) */
-    {
-        struct job zj, fj, cj;
-        pthread_t zt, ft, ct;
-        bool z_threaded = false, f_threaded = false, c_threaded = false;
-        memset(&zj, 0, sizeof(zj));
-        memset(&fj, 0, sizeof(fj));
-        memset(&cj, 0, sizeof(cj));
-        zj.d = fj.d = cj.d = d;
-        zj.st = fj.st = st.n ? &st : NULL;
-        cj.closed = closed;
-        cj.nclosed = nclosed;
-        if ((d->reports & RI_DIAG_FUNNEL) && d->p1 >= 0)
-            f_threaded = start_job(&ft, funnel_job, &fj);
-        if ((d->reports & (RI_DIAG_ZOMBIES | RI_DIAG_CYCLE)) && d->as_of != RI_TIME_NONE) {
-            int seg = ri_frame_dim(&d->frame, "industry");
-            zj.codes = seg >= 0 ? d->frame.dims[seg].code : NULL;
-            zj.nseg = seg >= 0 ? d->frame.dims[seg].values.n : 0;
-            d->cycle_dim = seg;
-            z_threaded = start_job(&zt, zombies_cycle_job, &zj);
-        }
-        if (d->reports & RI_DIAG_CONCENTRATION)
-            c_threaded = start_job(&ct, concentration_job, &cj);
-        if (d->reports & (RI_DIAG_WINRATE | RI_DIAG_DECOMPOSE | RI_DIAG_PIPELINE))
-            run_segments(d, closed, nclosed, &o_all, &ws);
-        phase("segments");
-        if (d->reports & RI_DIAG_DECOMPOSE)
-            run_decomposition(d, dims, nd);
-        phase("decomposition");
-        if (d->reports & RI_DIAG_REPS)
-            run_reps(d, closed, nclosed, &o_all, &ws);
-        phase("reps");
-        if (c_threaded)
-            pthread_join(ct, NULL);
-        phase("concentration (in parallel)");
-        if (f_threaded)
-            pthread_join(ft, NULL);
-        phase("funnel (in parallel)");
-        if (z_threaded)
-            pthread_join(zt, NULL);
-        phase("zombies and cycles (in parallel)");
-        if (fj.rc)
-            rc = ri_fail(ctx, fj.rc, "%s", fj.err);
-        else if (zj.rc)
-            rc = ri_fail(ctx, zj.rc, "%s", zj.err);
+    zj.st = st.n ? &st : NULL;
+    if (want_funnel) { /* its window ends at as_of: it shares this replay */
+        fj.st = zj.st;
+        f_threaded = start_job(&ft, funnel_job, &fj);
     }
+    if ((d->reports & (RI_DIAG_ZOMBIES | RI_DIAG_CYCLE)) && d->as_of != RI_TIME_NONE) {
+        int seg = ri_frame_dim(&d->frame, "industry");
+        zj.codes = seg >= 0 ? d->frame.dims[seg].code : NULL;
+        zj.nseg = seg >= 0 ? d->frame.dims[seg].values.n : 0;
+        d->cycle_dim = seg;
+        z_threaded = start_job(&zt, zombies_cycle_job, &zj);
+    }
+    cell_ordered(d, closed, nclosed, o_all.amt, o_all.n_amt, o_all.cyc, o_all.n_cyc, &d->total);
+    periods_fill(d, closed, nclosed, &o_all, &ws, &dk, pcode);
+    phase("period cells");
+    if (d->reports & (RI_DIAG_WINRATE | RI_DIAG_DECOMPOSE | RI_DIAG_PIPELINE))
+        run_segments(d, closed, nclosed, &o_all, &ws);
+    phase("segments");
+    if (d->reports & RI_DIAG_DECOMPOSE)
+        run_decomposition(d, dims, nd);
+    phase("decomposition");
+    if (d->reports & RI_DIAG_REPS)
+        run_reps(d, closed, nclosed, &o_all, &ws);
+    phase("reps");
+    if (c_threaded)
+        pthread_join(ct, NULL);
+    c_threaded = false;
+    phase("concentration (in parallel)");
+    if (f_threaded)
+        pthread_join(ft, NULL);
+    f_threaded = false;
+    phase("funnel (in parallel)");
+    if (z_threaded)
+        pthread_join(zt, NULL);
+    z_threaded = false;
+    phase("zombies and cycles (in parallel)");
+    if (fj.rc)
+        rc = ri_fail(ctx, fj.rc, "%s", fj.err);
+    else if (zj.rc)
+        rc = ri_fail(ctx, zj.rc, "%s", zj.err);
     if (rc)
         goto out;
     write_headline(d);
     write_volume_quality(d);
 out:
+    /* on a failure midway, the jobs still running finish before what they read goes */
+    if (c_threaded)
+        pthread_join(ct, NULL);
+    if (f_threaded)
+        pthread_join(ft, NULL);
+    if (z_threaded)
+        pthread_join(zt, NULL);
     if (caching)
         pthread_join(cache_thread, NULL);
+    ri_cc_free(pcode);
+    ri_free(dk.key);
     ri_asof_state_release(&st);
     orders_release(&o_all);
     cells_ws_release(&ws);
