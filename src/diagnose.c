@@ -15,6 +15,11 @@
  * tested (two proportions) and the p-values of all segments of all dimensions are
  * adjusted together (Benjamini-Hochberg); a segment with fewer than min_n closed deals
  * in either period is shown but never ranked nor called significant.
+ *
+ * Speed (a million deals in under a second on two cores): the loads come from the
+ * column cache and run in parallel; the funnel, zombies and cycles, and the concentration
+ * run on threads of their own; cell quantiles are read off runs sorted once (struct
+ * orders), and periods of dates off a table of days. docs/internals/diagnose.md.
  */
 #include "diagnose.h"
 #include "frame.h"

@@ -9,6 +9,10 @@
  * owner's manager from the reps table; a deal without an industry takes its account's), a
  * deal-size band (quartiles of the amounts), and each custom attribute that takes
  * between 2 and 50 distinct values (an identifier or a number is not a segment).
+ *
+ * The frame of an unchanged store is read back from the column cache (colcache.h) as
+ * the blob 'frame': every column and dimension as the SQL load built it. A change to
+ * what this file derives from the rows must raise RI_CC_VERSION.
  */
 #include "frame.h"
 #include "colcache.h"

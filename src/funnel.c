@@ -6,7 +6,11 @@
  * ri_history_path gives its stage visits under the same replay rules. Each function is a
  * single pass over the deals into flat arrays (no allocation per deal; the one path
  * buffer grows only for a deal with an unusually long path), then quantiles, Wilson
- * intervals and Kaplan-Meier fits over the collected arrays (stats.h).
+ * intervals and Kaplan-Meier fits over the collected arrays (stats.h). With a million
+ * deals the arrays hold millions of values, so nothing is sorted that need not be:
+ * medians and P90s by selection (ri_fast_quantile), the cycle times by one radix sort,
+ * after which the Kaplan-Meier quantiles take one pass (ri_km_sorted_quantiles, the very
+ * arithmetic of ri_km_fit); the arrays are sized once, on huge pages (ri_cc_alloc).
  *
  * Invariants and choices:
  * - Times are seconds in the history and days (double) in every result.

@@ -20,6 +20,10 @@
  * count only when the stage really differs; a regression is a move to an earlier open
  * stage, a skip a move forward past at least one open stage. ri_history_path lists a
  * deal's stage visits by walking the same steps as the replay (struct stage_walk).
+ *
+ * The columns of an unchanged store are read back from the column cache (colcache.h) as
+ * the blob 'history' instead of by SQL; a change to what the load derives from the rows
+ * (the stage order, the event kinds) must raise RI_CC_VERSION.
  */
 #include "colcache.h"
 #include "store.h"
