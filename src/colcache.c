@@ -889,7 +889,11 @@ void ri_colcache_write(struct ri_store *st, const char *name, int64_t gen,
         return;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     ctx = ri_ctx_new();
+    /* a cache is not worth waiting for: another writer (an ingest) holds the lock for
+     * long, and makes the blob stale anyway */
+    ri_store_busy_timeout(st, 250);
     rc = ri_store_begin(ctx, st);
+    ri_store_busy_timeout(st, 10000);
     if (rc)
         goto out;
     /* an ingest between the load and now would make the blob lie about its generation */

@@ -29,6 +29,9 @@ int ri_store_version(struct ri_store *st);
 /* True if the store can be written now: not opened read-only (nor a read-only file)
  * and not inside a transaction. */
 bool ri_store_writable(struct ri_store *st);
+/* How long a statement waits for another connection's lock before failing busy
+ * (milliseconds; the store opens with 10000). */
+void ri_store_busy_timeout(struct ri_store *st, int ms);
 
 ri_err ri_stmt_prepare(struct ri_ctx *ctx, struct ri_store *st, const char *sql,
                        struct ri_stmt **out /* OUT */);

@@ -218,6 +218,11 @@ int ri_store_version(struct ri_store *st)
     return st->version;
 }
 
+void ri_store_busy_timeout(struct ri_store *st, int ms)
+{
+    sqlite3_busy_timeout(st->db, ms);
+}
+
 bool ri_store_writable(struct ri_store *st)
 {
     return sqlite3_db_readonly(st->db, "main") == 0 && sqlite3_get_autocommit(st->db) && !st->in_tx;

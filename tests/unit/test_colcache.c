@@ -13,6 +13,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define N 1000
 
@@ -513,6 +514,30 @@ TEST(a_diagnosis_from_the_cache_equals_one_from_the_tables)
     ri_ctx_free(ctx);
 }
 
+/* A load that finds the cache stale while another connection writes does not wait for
+ * it to finish (a cache is not worth it): the load succeeds, nothing is written. */
+TEST(a_busy_store_is_not_waited_for)
+{
+    struct ri_ctx *ctx = ri_ctx_new(), *w = ri_ctx_new();
+    struct ri_history *h = NULL;
+    struct timespec t0, t1;
+    double secs;
+    REQUIRE(ri_store_open(ctx, db, 0) == RI_OK);
+    REQUIRE(ri_store_open(w, db, 0) == RI_OK);
+    REQUIRE(ri_colcache_bump(ctx, ri_ctx_store(ctx)) == RI_OK);
+    REQUIRE(ri_store_begin(w, ri_ctx_store(w)) == RI_OK); /* holds the write lock */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    REQUIRE(ri_history_load(ctx, &h) == RI_OK);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    CHECK(secs < 5); /* the store's own busy timeout is 10 s */
+    ri_store_rollback(ri_ctx_store(w));
+    CHECK_EQ_INT(q(ctx, "SELECT count(*) FROM col_cache WHERE generation = 7"), 0);
+    ri_history_free(h);
+    ri_ctx_free(w);
+    ri_ctx_free(ctx);
+}
+
 int main(void)
 {
     BEGIN("test_colcache");
@@ -529,5 +554,6 @@ int main(void)
     RUN(a_read_only_store_is_read_never_written);
     RUN(a_damaged_cache_falls_back_to_the_tables);
     RUN(a_diagnosis_from_the_cache_equals_one_from_the_tables);
+    RUN(a_busy_store_is_not_waited_for);
     return DONE();
 }
