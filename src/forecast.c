@@ -91,6 +91,10 @@ struct timing {
      * 7k days after entering it, the days from then to the win, sorted */
     double **r;
     size_t *nr;
+    /* the same by deal-size band (terciles of the won amounts): large deals take longer */
+    double **rb;
+    size_t *nrb;
+    double band_cut[2];
     double *all; /* every stage's visits */
     size_t nall;
     double *cycle; /* won deals: created to won, sorted */
@@ -107,6 +111,10 @@ static void timing_release(struct timing *t)
 {
     for (size_t c = 0; c < t->n_stages * TM_WEEKS && t->r; c++)
         ri_free(t->r[c]);
+    for (size_t c = 0; c < t->n_stages * TM_WEEKS * 3 && t->rb; c++)
+        ri_free(t->rb[c]);
+    ri_free(t->rb);
+    ri_free(t->nrb);
     ri_free(t->r);
     ri_free(t->nr);
     ri_free(t->all);
@@ -122,15 +130,37 @@ static void push(double **a, size_t *n, size_t *cap, double v)
 }
 
 /* From the won deals as known at `at`. */
-static void timing_fit(const struct ri_history *h, ri_time at, struct timing *t)
+static int band_of(const struct timing *t, double amount)
 {
-    size_t ns = ri_history_n_stages(h), nd = ri_history_n_deals(h), *cap, capall = 0, capc = 0;
+    return isnan(amount) ? -1 : amount < t->band_cut[0] ? 0 : amount < t->band_cut[1] ? 1 : 2;
+}
+
+static void timing_fit(const struct ri_history *h, const struct ri_frame *f, ri_time at,
+                       struct timing *t)
+{
+    size_t ns = ri_history_n_stages(h), nd = ri_history_n_deals(h), *cap, *capb, capall = 0,
+           capc = 0;
     struct ri_stage_visit v[64];
     memset(t, 0, sizeof(*t));
     t->n_stages = ns;
     t->r = ri_calloc(ns * TM_WEEKS + 1, sizeof(*t->r));
     t->nr = ri_calloc(ns * TM_WEEKS + 1, sizeof(*t->nr));
     cap = ri_calloc(ns * TM_WEEKS + 1, sizeof(*cap));
+    t->rb = ri_calloc(ns * TM_WEEKS * 3 + 1, sizeof(*t->rb));
+    t->nrb = ri_calloc(ns * TM_WEEKS * 3 + 1, sizeof(*t->nrb));
+    capb = ri_calloc(ns * TM_WEEKS * 3 + 1, sizeof(*capb));
+    {
+        /* terciles of the amounts of the deals won by `at` */
+        double *am = ri_malloc((nd + 1) * sizeof(double));
+        size_t m = 0;
+        for (size_t i = 0; i < nd && i < f->n; i++)
+            if (f->status[i] == RI_STATUS_WON && f->close[i] != RI_TIME_NONE && f->close[i] < at &&
+                !isnan(f->amount[i]))
+                am[m++] = f->amount[i];
+        t->band_cut[0] = m ? ri_quantile(am, m, 1.0 / 3) : 0;
+        t->band_cut[1] = m ? ri_quantile(am, m, 2.0 / 3) : 0;
+        ri_free(am);
+    }
     for (size_t i = 0; i < nd; i++) {
         size_t np = ri_history_path(h, i, at, v, RI_ARRAY_SIZE(v));
         ri_time won, created = ri_history_created(h, i);
@@ -153,7 +183,12 @@ static void timing_fit(const struct ri_history *h, ri_time at, struct timing *t)
             dwell = (double)(v[k].left - v[k].entered) / DAY;
             for (size_t w = 0; w < TM_WEEKS && 7.0 * (double)w <= dwell; w++) {
                 size_t c = (size_t)s * TM_WEEKS + w;
+                int band = i < f->n ? band_of(t, f->amount[i]) : -1;
                 push(&t->r[c], &t->nr[c], &cap[c], r - 7.0 * (double)w);
+                if (band >= 0) {
+                    size_t cb = c * 3 + (size_t)band;
+                    push(&t->rb[cb], &t->nrb[cb], &capb[cb], r - 7.0 * (double)w);
+                }
             }
             push(&t->all, &t->nall, &capall, r);
         }
@@ -161,6 +196,10 @@ static void timing_fit(const struct ri_history *h, ri_time at, struct timing *t)
     for (size_t c = 0; c < ns * TM_WEEKS; c++)
         if (t->nr[c])
             qsort(t->r[c], t->nr[c], sizeof(double), cmp_double);
+    for (size_t c = 0; c < ns * TM_WEEKS * 3; c++)
+        if (t->nrb[c])
+            qsort(t->rb[c], t->nrb[c], sizeof(double), cmp_double);
+    ri_free(capb);
     if (t->nall)
         qsort(t->all, t->nall, sizeof(double), cmp_double);
     if (t->ncycle)
@@ -196,15 +235,23 @@ static double pool_p(const double *x, size_t n, double t, double a, double b)
 }
 
 static double timing_p(const struct timing *t, int32_t stage, double days_in_stage, double age,
-                       double a, double b)
+                       double amount, double a, double b)
 {
     if (stage >= 0 && (size_t)stage < t->n_stages && !isnan(days_in_stage)) {
-        /* the won visits still in this stage at the start of the deal's week in it */
+        /* the won visits still in this stage at the start of the deal's week in it, of
+         * the deal's size band where there are enough */
         size_t w = days_in_stage < 0 ? 0 : (size_t)(days_in_stage / 7);
         size_t c = (size_t)stage * TM_WEEKS + (w < TM_WEEKS ? w : TM_WEEKS - 1);
         double off = 7.0 * (double)(w < TM_WEEKS ? w : TM_WEEKS - 1);
+        int band = band_of(t, amount);
         const double *x = t->r[c];
         size_t n = t->nr[c];
+        if (band >= 0) {
+            const double *xb = t->rb[c * 3 + (size_t)band];
+            size_t nb = t->nrb[c * 3 + (size_t)band];
+            if (nb - count_le(xb, nb, days_in_stage - off) >= MIN_POOL)
+                return pool_p(xb, nb, days_in_stage - off, a, b);
+        }
         if (n - count_le(x, n, days_in_stage - off) >= MIN_POOL)
             return pool_p(x, n, days_in_stage - off, a, b);
         /* too few won deals stayed this long in this stage: every stage's visits */
@@ -389,7 +436,7 @@ static void deal_q(const struct ri_history *h, const struct ri_frame *f,
         age = ri_history_created(h, i) != RI_TIME_NONE
                   ? (double)(at - ri_history_created(h, i)) / DAY
                   : RI_NAN;
-        pt = timing_p(tm, st->stage[i], dis, age, a, b);
+        pt = timing_p(tm, st->stage[i], dis, age, amount[i], a, b);
         q[i] = pm[i] * pt;
         qs[i] = (isnan(ps[i]) ? pm[i] : ps[i]) * pt;
     }
@@ -668,7 +715,7 @@ ri_err ri_forecast(struct ri_ctx *ctx, const struct ri_forecast_opts *o,
         rc = ri_rmodel_p_open(ctx, rm, md, &st, pm, ps);
     if (rc)
         goto out;
-    timing_fit(h, at + 1, &tm);
+    timing_fit(h, f, at + 1, &tm);
     newbiz_fit(f, &st, at, &tm, &nb);
     for (int k = 0; k < 2; k++) {
         ri_time s0, s1;
@@ -1018,7 +1065,7 @@ ri_err ri_backtest(struct ri_ctx *ctx, const struct ri_backtest_opts *o,
             rc = ri_rmodel_p_open(ctx, rm, md, &st, pm, ps);
         if (rc)
             break;
-        timing_fit(h, w + 1, &tm);
+        timing_fit(h, f, w + 1, &tm);
         newbiz_fit(f, &st, w, &tm, &nb);
         forecast_point(h, f, &st, &tm, &nb, pm, ps, s0, s1, sims, o->seed, q, qs, amount, sums,
                        &pt);
