@@ -38,6 +38,8 @@ void cli_progress_on(struct ri_ctx *ctx, const struct cli_global *g);
 int cli_wants_help(int argc, char **argv);
 /* Parses YYYY-MM-DD (or any date the library accepts) for an option; prints the error. */
 int cli_parse_date_opt(const char *opt, const char *val, ri_time *out);
+/* Parses --period: "quarter" (*monthly = 0) or "month" (1). */
+int cli_parse_period(const char *val, int *monthly);
 /* Parses a non-negative integer option value. */
 int cli_parse_u64_opt(const char *opt, const char *val, uint64_t *out);
 

@@ -40,7 +40,7 @@ CMD(diagnose)
     const char **segs = calloc((size_t)argc + 1, sizeof(*segs));
     struct ri_diagnosis *d = NULL;
     struct ri_ctx *ctx = NULL;
-    int c, code = EXIT_OK, save = 1;
+    int c, code = EXIT_OK, save = 1, monthly = 0;
     uint64_t min_n = 0;
     char *out = NULL;
     ri_err rc;
@@ -51,10 +51,8 @@ CMD(diagnose)
     while ((c = getopt_long(argc, argv, "p:f:t:b:s:m:nh", opts, NULL)) != -1) {
         switch (c) {
         case 'p':
-            if (!strcmp(optarg, "month"))
-                o.period = RI_PERIOD_MONTH;
-            else if (strcmp(optarg, "quarter") != 0)
-                code = cli_error(EXIT_USAGE, "--period takes quarter or month, not '%s'", optarg);
+            code = cli_parse_period(optarg, &monthly);
+            o.period = monthly ? RI_PERIOD_MONTH : RI_PERIOD_QUARTER;
             break;
         case 'f':
             code = cli_parse_date_opt("--from", optarg, &o.from);

@@ -69,10 +69,7 @@ CMD(forecast)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'p':
-            if (!strcmp(optarg, "month"))
-                o.monthly = 1;
-            else if (strcmp(optarg, "quarter") != 0)
-                code = cli_error(EXIT_USAGE, "--period takes quarter or month, not '%s'", optarg);
+            code = cli_parse_period(optarg, &o.monthly);
             break;
         case 'n':
             code = cli_parse_u64_opt("--sims", optarg, &v);
@@ -162,10 +159,7 @@ CMD(backtest)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'p':
-            if (!strcmp(optarg, "month"))
-                o.monthly = 1;
-            else if (strcmp(optarg, "quarter") != 0)
-                code = cli_error(EXIT_USAGE, "--period takes quarter or month, not '%s'", optarg);
+            code = cli_parse_period(optarg, &o.monthly);
             break;
         case 'f':
             code = cli_parse_date_opt("--from", optarg, &o.from);

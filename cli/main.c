@@ -130,6 +130,15 @@ int cli_parse_u64_opt(const char *opt, const char *val, uint64_t *out)
     return EXIT_OK;
 }
 
+int cli_parse_period(const char *val, int *monthly)
+{
+    if (!strcmp(val, "month") || !strcmp(val, "quarter")) {
+        *monthly = val[0] == 'm';
+        return EXIT_OK;
+    }
+    return cli_error(EXIT_USAGE, "--period takes quarter or month, not '%s'", val);
+}
+
 CMD(version)
 {
     (void)argc;

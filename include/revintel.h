@@ -276,6 +276,21 @@ struct ri_stage_visit {
 size_t ri_history_path(const struct ri_history *h, size_t i, ri_time until,
                        struct ri_stage_visit *out /* OUT */, size_t max);
 
+/* A reusable buffer for stage paths: ri_history_path_get fills it with deal i's whole
+ * path up to `until`, growing it as needed (RI_ERR_NOMEM if it cannot). Initialise with
+ * RI_PATH_BUF_INIT; free with ri_path_buf_release. */
+struct ri_path_buf {
+    struct ri_stage_visit *v;
+    size_t n, cap;
+};
+#define RI_PATH_BUF_INIT                                                                           \
+ {                                                                                                 \
+  NULL, 0, 0                                                                                       \
+ }
+ri_err ri_history_path_get(const struct ri_history *h, size_t i, ri_time until,
+                           struct ri_path_buf *p);
+void ri_path_buf_release(struct ri_path_buf *p);
+
 /* Allocates the columns for h's deals. Free with ri_asof_state_release. */
 ri_err ri_asof_state_init(struct ri_asof_state *st, const struct ri_history *h);
 void ri_asof_state_release(struct ri_asof_state *st);
@@ -297,11 +312,11 @@ void ri_asof_summarize(const struct ri_asof_state *st, struct ri_asof_summary *o
 
 /* Options of `train`, `evaluate`, `score` and `explain`. */
 struct ri_model_opts {
-    ri_time as_of;   /* RI_TIME_NONE: the latest date in the store */
-    ri_time cutoff;  /* evaluation: deals open at this date are the test set; NONE: as_of - 180 d */
-    int cal_days;    /* calibration window before each fit date, days (90) */
-    int origins;     /* rolling-origin evaluations, 90 days apart (1) */
-    int folds;       /* static data sets: k of the k-fold (5) */
+    ri_time as_of;  /* RI_TIME_NONE: the latest date in the store */
+    ri_time cutoff; /* evaluation: deals open at this date are the test set; NONE: as_of - 180 d */
+    int cal_days;   /* calibration window before each fit date, days (90) */
+    int origins;    /* rolling-origin evaluations, 90 days apart (1) */
+    int folds;      /* static data sets: k of the k-fold (5) */
     int trees, max_depth, threads;
     double eta;
     uint64_t seed;
@@ -316,9 +331,9 @@ struct ri_model_opts {
 /* What a command found: the report as text and JSON (both owned by the report). */
 struct ri_model_report {
     char *text, *json;
-    int64_t model_id;   /* the model trained or used, 0 none */
-    int signal;         /* 1: the model separates won from lost reliably */
-    double auc;         /* on the test set (or k-fold), NAN if none */
+    int64_t model_id; /* the model trained or used, 0 none */
+    int signal;       /* 1: the model separates won from lost reliably */
+    double auc;       /* on the test set (or k-fold), NAN if none */
     size_t n_scored;
 };
 void ri_model_report_free(struct ri_model_report *r);
@@ -344,11 +359,11 @@ ri_err ri_explain(struct ri_ctx *ctx, const struct ri_model_opts *o, const char 
 /* ------------------------------------------------------------------ forecast */
 
 struct ri_forecast_opts {
-    int monthly;         /* 0: quarters */
-    ri_time as_of;       /* RI_TIME_NONE: the latest date in the store */
-    size_t sims;         /* Monte Carlo paths (10,000) */
-    uint64_t seed;       /* 1 */
-    const char *by;      /* dimension of the segment contributions ("region") */
+    int monthly;    /* 0: quarters */
+    ri_time as_of;  /* RI_TIME_NONE: the latest date in the store */
+    size_t sims;    /* Monte Carlo paths (10,000) */
+    uint64_t seed;  /* 1 */
+    const char *by; /* dimension of the segment contributions ("region") */
     /* what-if, re-simulated against the base */
     const char *drop_deal, *win_deal; /* a deal lost / won now */
     const char *shift_segment;        /* DIM=VALUE whose win probability moves by shift */
@@ -365,11 +380,11 @@ struct ri_forecast_opts {
 struct ri_forecast_period {
     char label[16];
     ri_time start, end;
-    double won_so_far;   /* closed won in the period up to the as-of date */
+    double won_so_far;    /* closed won in the period up to the as-of date */
     double open_expected; /* from the open deals: sum of P(win) x P(close in period) x amount */
     double new_expected;  /* from pipeline not yet created */
     double expected, p10, p50, p90, mc_mean;
-    double rep;            /* won so far + sum of rep probability x amount, close date inside */
+    double rep; /* won so far + sum of rep probability x amount, close date inside */
     double open_p10, open_p50, open_p90; /* the open deals alone (no new pipeline) */
 };
 
@@ -380,9 +395,9 @@ struct ri_forecast_report {
     int has_whatif;
     /* backtest: the model, the rep-entered and the stage-model-only forecasts */
     struct ri_backtest_score {
-        size_t n;                          /* forecasts judged */
-        double wape, mape, bias, within;   /* within: share inside 85-115 % of actual */
-        double coverage;                   /* share with P10 <= actual <= P90 (NAN: no range) */
+        size_t n;                        /* forecasts judged */
+        double wape, mape, bias, within; /* within: share inside 85-115 % of actual */
+        double coverage;                 /* share with P10 <= actual <= P90 (NAN: no range) */
     } bt[3];
 };
 void ri_forecast_report_free(struct ri_forecast_report *r);

@@ -38,6 +38,12 @@
 #define MIN_POOL    20
 #define ZOMBIE_DAYS 90
 
+/* A column of n doubles (one spare, so that n = 0 allocates). */
+static double *dvec(size_t n)
+{
+    return ri_malloc((n + 1) * sizeof(double));
+}
+
 /* ------------------------------------------------------------------ random numbers */
 
 struct rng {
@@ -140,7 +146,8 @@ static void timing_fit(const struct ri_history *h, const struct ri_frame *f, ri_
 {
     size_t ns = ri_history_n_stages(h), nd = ri_history_n_deals(h), *cap, *capb, capall = 0,
            capc = 0;
-    struct ri_stage_visit v[64];
+    struct ri_path_buf pb = RI_PATH_BUF_INIT;
+    const struct ri_stage_visit *v;
     memset(t, 0, sizeof(*t));
     t->n_stages = ns;
     t->r = ri_calloc(ns * TM_WEEKS + 1, sizeof(*t->r));
@@ -162,10 +169,13 @@ static void timing_fit(const struct ri_history *h, const struct ri_frame *f, ri_
         ri_free(am);
     }
     for (size_t i = 0; i < nd; i++) {
-        size_t np = ri_history_path(h, i, at, v, RI_ARRAY_SIZE(v));
+        size_t np;
         ri_time won, created = ri_history_created(h, i);
-        if (np == 0 || np > RI_ARRAY_SIZE(v) ||
-            ri_history_stage_role(h, v[np - 1].stage) != RI_STATUS_WON ||
+        if (ri_history_path_get(h, i, at, &pb) != RI_OK)
+            continue; /* out of memory for one path: the deal is left out */
+        np = pb.n;
+        v = pb.v;
+        if (np == 0 || ri_history_stage_role(h, v[np - 1].stage) != RI_STATUS_WON ||
             v[np - 1].entered == RI_TIME_NONE)
             continue;
         won = v[np - 1].entered;
@@ -200,6 +210,7 @@ static void timing_fit(const struct ri_history *h, const struct ri_frame *f, ri_
         if (t->nrb[c])
             qsort(t->rb[c], t->nrb[c], sizeof(double), cmp_double);
     ri_free(capb);
+    ri_path_buf_release(&pb);
     if (t->nall)
         qsort(t->all, t->nall, sizeof(double), cmp_double);
     if (t->ncycle)
@@ -517,16 +528,12 @@ void ri_forecast_report_free(struct ri_forecast_report *r)
     ri_free(r);
 }
 
+/* YYYY-MM-DD, or "-" for no date. */
 static void date_str(ri_time t, char *out, size_t size)
 {
-    int64_t y;
-    unsigned mo, dd;
-    if (t == RI_TIME_NONE) {
+    ri_format_date(t, out, size);
+    if (size > 1 && !out[0])
         snprintf(out, size, "-");
-        return;
-    }
-    ri_civil_from_days(t / DAY - (t % DAY < 0), &y, &mo, &dd);
-    snprintf(out, size, "%04lld-%02u-%02u", (long long)y, mo, dd);
 }
 
 static void to_period(const struct fc_point *p, const char *label, struct ri_forecast_period *o)
@@ -700,14 +707,8 @@ ri_err ri_forecast(struct ri_ctx *ctx, const struct ri_forecast_opts *o,
     if (rc)
         goto out;
     n = f->n;
-    pm = ri_malloc((n + 1) * sizeof(double));
-    ps = ri_malloc((n + 1) * sizeof(double));
-    q = ri_malloc((n + 1) * sizeof(double));
-    qs = ri_malloc((n + 1) * sizeof(double));
-    amount = ri_malloc((n + 1) * sizeof(double));
-    q0 = ri_malloc((n + 1) * sizeof(double));
-    a0 = ri_malloc((n + 1) * sizeof(double));
-    sums = ri_malloc((sims + 1) * sizeof(double));
+    pm = dvec(n), ps = dvec(n), q = dvec(n), qs = dvec(n), amount = dvec(n);
+    q0 = dvec(n), a0 = dvec(n), sums = dvec(sims);
     rc = ri_asof_state_init(&st, h);
     if (!rc)
         rc = ri_asof(h, at, &st);
@@ -1016,12 +1017,8 @@ ri_err ri_backtest(struct ri_ctx *ctx, const struct ri_backtest_opts *o,
         to = o->to != RI_TIME_NONE ? o->to : s;
     }
     n = f->n;
-    pm = ri_malloc((n + 1) * sizeof(double));
-    ps = ri_malloc((n + 1) * sizeof(double));
-    q = ri_malloc((n + 1) * sizeof(double));
-    qs = ri_malloc((n + 1) * sizeof(double));
-    amount = ri_malloc((n + 1) * sizeof(double));
-    sums = ri_malloc((sims + 1) * sizeof(double));
+    pm = dvec(n), ps = dvec(n), q = dvec(n), qs = dvec(n), amount = dvec(n);
+    sums = dvec(sims);
     rc = ri_asof_state_init(&st, h);
     if (!rc)
         rc = ri_asof_state_init(&fin, h);

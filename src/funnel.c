@@ -99,28 +99,6 @@ static void series_release(struct series *s)
     memset(s, 0, sizeof(*s));
 }
 
-/* One reusable buffer for a deal's stage path. */
-struct path {
-    struct ri_stage_visit *v;
-    size_t n, cap;
-};
-
-static ri_err path_get(struct path *p, const struct ri_history *h, size_t i, ri_time until)
-{
-    size_t n = ri_history_path(h, i, until, p->v, p->cap);
-    if (n > p->cap) {
-        size_t cap = n + 16;
-        struct ri_stage_visit *nv = ri_try_realloc(p->v, cap * sizeof(*nv));
-        if (!nv)
-            return RI_ERR_NOMEM;
-        p->v = nv;
-        p->cap = cap;
-        n = ri_history_path(h, i, until, p->v, p->cap);
-    }
-    p->n = n;
-    return RI_OK;
-}
-
 /*
  * Funnel slots: the open stages in order, at most RI_FUNNEL_MAX_STAGES. slot_of[stage]
  * is the slot of a history stage (-1 for won/lost stages and past the cap), stage_of[k]
@@ -176,9 +154,9 @@ static bool is_open(const struct ri_history *h, int32_t stage)
  * marks a slot one of whose visits has no entry time. Returns the slot of the last open
  * visit (-1 none, or -2 if that stage is past the cap) and sets *max_slot.
  */
-static int32_t path_dwell(const struct ri_history *h, const struct slots *sl, const struct path *p,
-                          ri_time end, double *dwell, uint8_t *seen, uint8_t *unknown,
-                          int32_t *max_slot)
+static int32_t path_dwell(const struct ri_history *h, const struct slots *sl,
+                          const struct ri_path_buf *p, ri_time end, double *dwell, uint8_t *seen,
+                          uint8_t *unknown, int32_t *max_slot)
 {
     int32_t last = -1;
     *max_slot = -1;
@@ -298,7 +276,7 @@ ri_err ri_funnel_compute(struct ri_ctx *ctx, const struct ri_history *h, ri_time
     struct ri_asof_state st;
     const struct ri_asof_state *sp = &st;
     struct slots sl;
-    struct path p = {NULL, 0, 0};
+    struct ri_path_buf p = RI_PATH_BUF_INIT;
     struct series dw[RI_FUNNEL_MAX_STAGES][2]; /* dwell by slot, [0] won, [1] lost */
     double dwell[RI_FUNNEL_MAX_STAGES];
     uint8_t seen[RI_FUNNEL_MAX_STAGES], unknown[RI_FUNNEL_MAX_STAGES];
@@ -348,7 +326,7 @@ ri_err ri_funnel_compute(struct ri_ctx *ctx, const struct ri_history *h, ri_time
             out->won++;
         else
             out->lost++;
-        rc = path_get(&p, h, i, to);
+        rc = ri_history_path_get(h, i, to, &p);
         if (rc)
             goto nomem;
         last = path_dwell(h, &sl, &p, sp->close_date[i], dwell, seen, unknown, &max_slot);
@@ -418,7 +396,7 @@ out:
         series_release(&dw[j][0]);
         series_release(&dw[j][1]);
     }
-    ri_free(p.v);
+    ri_path_buf_release(&p);
     ri_asof_state_release(&st);
     ri_free(sl.slot_of);
     if (rc)
@@ -542,7 +520,7 @@ ri_err ri_zombies_compute(struct ri_ctx *ctx, const struct ri_history *h, ri_tim
     struct ri_asof_state st;
     const struct ri_asof_state *sp = &st;
     struct slots sl;
-    struct path p = {NULL, 0, 0};
+    struct ri_path_buf p = RI_PATH_BUF_INIT;
     struct dwell_recs recs = {NULL, 0, 0};
     double dwell[RI_FUNNEL_MAX_STAGES], slot_p90[RI_FUNNEL_MAX_STAGES];
     uint8_t seen[RI_FUNNEL_MAX_STAGES], unknown[RI_FUNNEL_MAX_STAGES];
@@ -572,7 +550,7 @@ ri_err ri_zombies_compute(struct ri_ctx *ctx, const struct ri_history *h, ri_tim
             continue;
         if (g >= 0 && (size_t)g + 1 > n_seg)
             n_seg = (size_t)g + 1;
-        rc = path_get(&p, h, i, as_of);
+        rc = ri_history_path_get(h, i, as_of, &p);
         if (rc)
             goto nomem;
         if (path_dwell(h, &sl, &p, sp->close_date[i], dwell, seen, unknown, &max_slot) == -1)
@@ -656,7 +634,7 @@ nomem:
 out:
     ri_free(seg_p90);
     ri_cc_free(recs.r);
-    ri_free(p.v);
+    ri_path_buf_release(&p);
     ri_asof_state_release(&st);
     ri_free(sl.slot_of);
     if (rc)
@@ -870,7 +848,7 @@ ri_err ri_cycle_compute(struct ri_ctx *ctx, const struct ri_history *h, ri_time 
     struct ri_asof_state st;
     const struct ri_asof_state *sp = &st;
     struct slots sl;
-    struct path p = {NULL, 0, 0};
+    struct ri_path_buf p = RI_PATH_BUF_INIT;
     struct series all = {NULL, NULL, 0, 0};
     struct series by_stage[RI_FUNNEL_MAX_STAGES];
     struct radix rx = {NULL, NULL, NULL, NULL, NULL};
@@ -928,7 +906,7 @@ ri_err ri_cycle_compute(struct ri_ctx *ctx, const struct ri_history *h, ri_time 
         if (rc)
             goto nomem;
         dseg[all.n - 1] = seg && seg[i] >= 0 && (size_t)seg[i] < n_seg ? seg[i] : -1;
-        rc = path_get(&p, h, i, as_of);
+        rc = ri_history_path_get(h, i, as_of, &p);
         if (rc)
             goto nomem;
         for (size_t j = 0; j < p.n; j++) {
@@ -1010,7 +988,7 @@ out:
     ri_cc_free(gx);
     ri_cc_free(gev);
     ri_cc_free(scratch);
-    ri_free(p.v);
+    ri_path_buf_release(&p);
     ri_asof_state_release(&st);
     ri_free(sl.slot_of);
     if (rc)

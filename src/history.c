@@ -1149,6 +1149,30 @@ size_t ri_history_path(const struct ri_history *h, size_t i, ri_time until,
     return n;
 }
 
+ri_err ri_history_path_get(const struct ri_history *h, size_t i, ri_time until,
+                           struct ri_path_buf *p)
+{
+    size_t n = ri_history_path(h, i, until, p->v, p->cap);
+    if (n > p->cap) {
+        size_t cap = n + 16;
+        struct ri_stage_visit *nv = ri_try_realloc(p->v, cap * sizeof(*nv));
+        if (!nv)
+            return RI_ERR_NOMEM;
+        p->v = nv;
+        p->cap = cap;
+        n = ri_history_path(h, i, until, p->v, p->cap);
+    }
+    p->n = n;
+    return RI_OK;
+}
+
+void ri_path_buf_release(struct ri_path_buf *p)
+{
+    ri_free(p->v);
+    p->v = NULL;
+    p->n = p->cap = 0;
+}
+
 ri_err ri_asof(const struct ri_history *h, ri_time at, struct ri_asof_state *st)
 {
     if (st->n != h->n)

@@ -495,16 +495,12 @@ static void reliability_text(struct ri_buf *b, const struct side *s)
     ri_buf_addc(b, '\n');
 }
 
+/* YYYY-MM-DD, or "-" for no date. */
 static void date_str(ri_time t, char *out, size_t size)
 {
-    int64_t y;
-    unsigned mo, dd;
-    if (t == RI_TIME_NONE) {
+    ri_format_date(t, out, size);
+    if (size > 1 && !out[0])
         snprintf(out, size, "-");
-        return;
-    }
-    ri_civil_from_days(t / DAY - (t % DAY < 0), &y, &mo, &dd);
-    snprintf(out, size, "%04lld-%02u-%02u", (long long)y, mo, dd);
 }
 
 static void guard_text(struct ri_buf *b, const struct ri_featset *fs)

@@ -63,28 +63,6 @@ struct sm_counts {
     uint64_t cycle_n;
 };
 
-/* One reusable buffer for a deal's stage path. */
-struct sm_path {
-    struct ri_stage_visit *v;
-    size_t n, cap;
-};
-
-static ri_err path_get(struct sm_path *p, const struct ri_history *h, size_t i, ri_time until)
-{
-    size_t n = ri_history_path(h, i, until, p->v, p->cap);
-    if (n > p->cap) {
-        size_t cap = n + 16;
-        struct ri_stage_visit *nv = ri_try_realloc(p->v, cap * sizeof(*nv));
-        if (!nv)
-            return RI_ERR_NOMEM;
-        p->v = nv;
-        p->cap = cap;
-        n = ri_history_path(h, i, until, p->v, p->cap);
-    }
-    p->n = n;
-    return RI_OK;
-}
-
 static double days_between(ri_time a, ri_time b)
 {
     return ((double)b - (double)a) / (double)RI_DAY; /* no overflow for far-apart times */
@@ -92,7 +70,8 @@ static double days_between(ri_time a, ri_time b)
 
 /* A complete path: it starts at the deal's creation in an open stage and every step
  * is to a known stage (a visit that ends without a next one left to an unknown stage). */
-static bool path_complete(const struct ri_stage_model *m, const struct sm_path *p, ri_time created)
+static bool path_complete(const struct ri_stage_model *m, const struct ri_path_buf *p,
+                          ri_time created)
 {
     if (p->n == 0 || created == RI_TIME_NONE || p->v[0].entered != created)
         return false;
@@ -106,7 +85,7 @@ static bool path_complete(const struct ri_stage_model *m, const struct sm_path *
 }
 
 /* Adds one deal's path to the counts. */
-static void count_path(const struct ri_stage_model *m, const struct sm_path *p, ri_time cutoff,
+static void count_path(const struct ri_stage_model *m, const struct ri_path_buf *p, ri_time cutoff,
                        struct sm_counts *c)
 {
     const struct ri_stage_visit *v = p->v;
@@ -312,7 +291,7 @@ ri_err ri_stage_model_fit(struct ri_ctx *ctx, const struct ri_history *h, ri_tim
     ri_err rc = RI_OK;
     struct sm_counts *c = NULL;
     struct sm_chain *ch = NULL;
-    struct sm_path p = {NULL, 0, 0};
+    struct ri_path_buf p = RI_PATH_BUF_INIT;
     size_t n_st = ri_history_n_stages(h), nd = ri_history_n_deals(h);
     double e[NS], dd[NS];
 
@@ -335,7 +314,7 @@ ri_err ri_stage_model_fit(struct ri_ctx *ctx, const struct ri_history *h, ri_tim
             continue;
         if (created != RI_TIME_NONE && created > cutoff)
             continue;
-        rc = path_get(&p, h, i, cutoff);
+        rc = ri_history_path_get(h, i, cutoff, &p);
         if (rc) {
             rc = ri_fail(ctx, rc, "stage model: out of memory for a path of %zu visits", p.n);
             goto out;
@@ -380,7 +359,7 @@ ri_err ri_stage_model_fit(struct ri_ctx *ctx, const struct ri_history *h, ri_tim
         }
     }
 out:
-    ri_free(p.v);
+    ri_path_buf_release(&p);
     ri_free(ch);
     ri_free(c);
     if (rc) {
@@ -536,8 +515,7 @@ ri_err ri_stage_model_load(struct ri_stage_model *m, const char *text, size_t le
         !read_u64(&r, &m->visits))
         goto bad;
     if (!tok_is(&r, "base_rate") || !read_f64(&r, &m->base_rate) || !prob_ok(m->base_rate) ||
-        !tok_is(&r, "base_days") ||
-        !read_f64(&r, &m->base_days))
+        !tok_is(&r, "base_days") || !read_f64(&r, &m->base_days))
         goto bad;
     for (size_t s = 0; s < m->n_stages; s++) {
         if (!tok_is(&r, "stage") || !read_u64(&r, &u) || u != s || !read_u64(&r, &role) ||

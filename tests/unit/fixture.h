@@ -6,8 +6,12 @@
 #ifndef RI_FIXTURE_H
 #define RI_FIXTURE_H
 
+#include "revintel.h"
+
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static char fx_dir[64];
@@ -31,6 +35,41 @@ static void fx_write(const char *name, const char *text)
         abort();
     fputs(text, f);
     fclose(f);
+}
+
+/* Removes a folder a test made, with everything in it. */
+static inline void fx_remove_tree(const char *path)
+{
+    DIR *d = opendir(path);
+    struct dirent *e;
+    char p[512];
+    if (!d)
+        return;
+    for (e = readdir(d); e; e = readdir(d)) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if (snprintf(p, sizeof(p), "%s/%s", path, e->d_name) >= (int)sizeof(p))
+            continue; /* a name too long to be one of ours */
+        if (unlink(p) != 0)
+            fx_remove_tree(p);
+    }
+    closedir(d);
+    rmdir(path);
+}
+
+/* Ingests path as kind (with a mapping or preset, or NULL) into c's store; aborts on a
+ * failure or a quarantined row, so that a fixture is what its text says. */
+static inline void fx_ingest(struct ri_ctx *c, const char *kind, const char *path, const char *map)
+{
+    struct ri_ingest_opts o = RI_INGEST_OPTS_INIT;
+    struct ri_ingest_report rep;
+    o.kind = (enum ri_ingest_kind)ri_ingest_kind_parse(kind);
+    o.path = path;
+    o.map = map;
+    if (ri_ingest(c, &o, &rep) != RI_OK || rep.rows_quarantined) {
+        fprintf(stderr, "ingest %s: %s\n", path, ri_errmsg(c));
+        abort();
+    }
 }
 
 #endif /* RI_FIXTURE_H */

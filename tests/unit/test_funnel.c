@@ -43,38 +43,6 @@ static struct ri_history *h;
 static int32_t *segs;
 static uint8_t *hand; /* 1 for the hand-written deals A..M */
 
-/* Removes a folder this test made, with everything in it. */
-static void remove_tree(const char *path)
-{
-    DIR *d = opendir(path);
-    struct dirent *e;
-    char p[512];
-    if (!d)
-        return;
-    for (e = readdir(d); e; e = readdir(d)) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        snprintf(p, sizeof(p), "%s/%s", path, e->d_name);
-        if (unlink(p) != 0)
-            remove_tree(p);
-    }
-    closedir(d);
-    rmdir(path);
-}
-
-static void load(struct ri_ctx *c, const char *kind, const char *path, const char *map)
-{
-    struct ri_ingest_opts o = RI_INGEST_OPTS_INIT;
-    struct ri_ingest_report rep;
-    o.kind = (enum ri_ingest_kind)ri_ingest_kind_parse(kind);
-    o.path = path;
-    o.map = map;
-    if (ri_ingest(c, &o, &rep) != RI_OK || rep.rows_quarantined) {
-        fprintf(stderr, "ingest %s: %s\n", path, ri_errmsg(c));
-        abort();
-    }
-}
-
 static ri_time day(const char *iso)
 {
     ri_time t = 0;
@@ -184,9 +152,9 @@ static void setup(void)
         abort();
     snprintf(p, sizeof(p), "%s/o.csv", fx_dir);
     snprintf(m, sizeof(m), "%s/map.ini", fx_dir);
-    load(ctx, "opportunities", p, m);
+    fx_ingest(ctx, "opportunities", p, m);
     snprintf(p, sizeof(p), "%s/h.csv", fx_dir);
-    load(ctx, "history", p, NULL);
+    fx_ingest(ctx, "history", p, NULL);
     if (ri_history_load(ctx, &h) != RI_OK)
         abort();
     n = ri_history_n_deals(h);
@@ -602,9 +570,9 @@ TEST(funnel_and_cycle_match_the_raw_files_of_a_simulated_pipeline)
     snprintf(path, sizeof(path), "%s/t.db", sdir);
     REQUIRE(ri_store_open(c2, path, RI_OPEN_CREATE) == RI_OK);
     snprintf(path, sizeof(path), "%s/opportunities.csv", sdir);
-    load(c2, "opportunities", path, NULL);
+    fx_ingest(c2, "opportunities", path, NULL);
     snprintf(path, sizeof(path), "%s/stage_history.csv", sdir);
-    load(c2, "history", path, NULL);
+    fx_ingest(c2, "history", path, NULL);
     REQUIRE(ri_history_load(c2, &h2) == RI_OK);
     REQUIRE(ri_funnel_compute(c2, h2, day("2000-01-01"), day("2026-07-01"), NULL, NULL, &f) ==
             RI_OK);
@@ -705,7 +673,7 @@ TEST(funnel_and_cycle_match_the_raw_files_of_a_simulated_pipeline)
     free(cyc);
     ri_history_free(h2);
     ri_ctx_free(c2);
-    remove_tree(sdir);
+    fx_remove_tree(sdir);
 }
 
 int main(void)
@@ -724,6 +692,6 @@ int main(void)
     free(hand);
     ri_history_free(h);
     ri_ctx_free(ctx);
-    remove_tree(fx_dir);
+    fx_remove_tree(fx_dir);
     return DONE();
 }

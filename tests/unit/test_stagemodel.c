@@ -36,25 +36,6 @@ struct fixture {
     char dir[64];
 };
 
-/* Removes a folder this test made, with everything in it. */
-static void remove_tree(const char *path)
-{
-    DIR *d = opendir(path);
-    struct dirent *e;
-    char p[512];
-    if (!d)
-        return;
-    for (e = readdir(d); e; e = readdir(d)) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        snprintf(p, sizeof(p), "%s/%s", path, e->d_name);
-        if (unlink(p) != 0)
-            remove_tree(p);
-    }
-    closedir(d);
-    rmdir(path);
-}
-
 static ri_time day0(void)
 {
     ri_time t = 0;
@@ -72,19 +53,6 @@ static const char *fmt_day(int d, char *buf)
 {
     ri_format_date(day(d), buf, 11);
     return buf;
-}
-
-static void load(struct ri_ctx *c, const char *kind, const char *path, const char *map)
-{
-    struct ri_ingest_opts o = RI_INGEST_OPTS_INIT;
-    struct ri_ingest_report rep;
-    o.kind = (enum ri_ingest_kind)ri_ingest_kind_parse(kind);
-    o.path = path;
-    o.map = map;
-    if (ri_ingest(c, &o, &rep) != RI_OK || rep.rows_quarantined) {
-        fprintf(stderr, "ingest %s: %s\n", path, ri_errmsg(c));
-        abort();
-    }
 }
 
 /* Appends one deal: its row and its history rows. */
@@ -145,9 +113,9 @@ static void build(struct fixture *f, const struct deal_spec *specs, size_t n, co
         abort();
     snprintf(p, sizeof(p), "%s/o.csv", f->dir);
     snprintf(m, sizeof(m), "%s/map.ini", f->dir);
-    load(f->ctx, "opportunities", p, m);
+    fx_ingest(f->ctx, "opportunities", p, m);
     snprintf(p, sizeof(p), "%s/h.csv", f->dir);
-    load(f->ctx, "history", p, NULL);
+    fx_ingest(f->ctx, "history", p, NULL);
     if (ri_history_load(f->ctx, &f->h) != RI_OK || ri_history_n_stages(f->h) != 4 ||
         ri_history_stage_role(f->h, ST_WON) != RI_STATUS_WON)
         abort();
@@ -157,7 +125,7 @@ static void release(struct fixture *f)
 {
     ri_history_free(f->h);
     ri_ctx_free(f->ctx);
-    remove_tree(f->dir);
+    fx_remove_tree(f->dir);
 }
 
 /* ------------------------------------------------------------------ hand-built chains */
@@ -521,9 +489,9 @@ TEST(simulated_pipeline_auc_and_calibration)
     snprintf(path, sizeof(path), "%s/t.db", sdir);
     REQUIRE(ri_store_open(c, path, RI_OPEN_CREATE) == RI_OK);
     snprintf(path, sizeof(path), "%s/opportunities.csv", sdir);
-    load(c, "opportunities", path, NULL);
+    fx_ingest(c, "opportunities", path, NULL);
     snprintf(path, sizeof(path), "%s/stage_history.csv", sdir);
-    load(c, "history", path, NULL);
+    fx_ingest(c, "history", path, NULL);
     REQUIRE(ri_history_load(c, &h) == RI_OK);
     REQUIRE(ri_stage_model_fit(c, h, cutoff, NULL, 0, &m) == RI_OK);
     CHECK(m.deals > 1000);
@@ -570,7 +538,7 @@ TEST(simulated_pipeline_auc_and_calibration)
     free(y);
     ri_history_free(h);
     ri_ctx_free(c);
-    remove_tree(sdir);
+    fx_remove_tree(sdir);
 }
 
 int main(void)
