@@ -192,8 +192,8 @@ ri_err ri_diagnosis_save(struct ri_ctx *ctx, const struct ri_diagnosis *d)
         rc = put(ctx, s,
                  "ittiidddddd"
                  "d",
-                 run, "all", NULL, (int64_t)c->n, (int64_t)c->closed, c->median.est, c->median.lo,
-                 c->median.hi, c->p90.est, c->p90.lo, c->p90.hi, c->closed_median);
+                 run, "all", (const char *)NULL, (int64_t)c->n, (int64_t)c->closed, c->median.est,
+                 c->median.lo, c->median.hi, c->p90.est, c->p90.lo, c->p90.hi, c->closed_median);
     }
     for (size_t k = 0; !rc && k < d->cycle.n_seg && d->cycle_dim >= 0; k++) {
         const struct ri_cycle_row *c = &d->cycle.by_seg[k];

@@ -1237,7 +1237,7 @@ static int cmp_reason(const void *a, const void *b)
 static void reasons_text(const struct model *m, const struct ri_history *h, const float *x,
                          const double *contrib, double p, struct ri_buf *out, int json)
 {
-    struct reason r[RI_FEAT_MAX];
+    struct reason r[RI_FEAT_MAX] = {{0, 0}};
     size_t p_n = m->fs.p;
     for (size_t k = 0; k < p_n; k++)
         r[k] = (struct reason){k, contrib[k]};
