@@ -1677,8 +1677,12 @@ ri_err ri_explain(struct ri_ctx *ctx, const struct ri_model_opts *o, const char 
     for (size_t k = 0; k < d.f.n; k++)
         if (d.f.status[k] == RI_STATUS_LOST && !d.f.deleted[k] && (ptrdiff_t)k != i)
             lost[nl++] = k;
-    if (nl > 20000)
-        nl = 20000; /* the most recent ones are at the end; enough to find neighbours */
+    if (nl > 20000) {
+        /* the 20,000 most recent (deals are in store order, newest last): enough to find
+         * neighbours, and the ones most like today's pipeline */
+        memmove(lost, lost + (nl - 20000), 20000 * sizeof(*lost));
+        nl = 20000;
+    }
     lx = ri_malloc((nl * m.fs.p + 1) * sizeof(float));
     LX = ri_malloc((nl * m.fs.p + 1) * sizeof(double));
     for (size_t k = 0; k < nl; k++) {
