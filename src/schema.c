@@ -160,7 +160,7 @@ static const char *const migrations[] = {
     "  active INTEGER NOT NULL DEFAULT 0, protocol TEXT, train_from INTEGER,\n"
     "  train_to INTEGER, cutoff INTEGER, seed INTEGER, rows INTEGER, deals INTEGER,\n"
     "  features TEXT NOT NULL, metrics TEXT, calibrator TEXT, stage_model TEXT,\n"
-    "  baseline TEXT, encoding TEXT, booster BLOB, sample BLOB);\n"
+    "  baseline TEXT, encoding TEXT, booster BLOB);\n"
     "CREATE TABLE score_runs(\n"
     "  id INTEGER PRIMARY KEY, created_at INTEGER NOT NULL, as_of INTEGER NOT NULL,\n"
     "  model_id INTEGER REFERENCES models(id), deals INTEGER, expected_won REAL,\n"
@@ -188,6 +188,9 @@ static const char *const migrations[] = {
     "  created_at INTEGER NOT NULL, as_of INTEGER NOT NULL, period TEXT NOT NULL,\n"
     "  week INTEGER, forecast REAL, p10 REAL, p90 REAL, actual REAL, rep REAL,\n"
     "  stage_only REAL);\n",
+
+    /* 5 -> 6: a sample of each model's training rows, for drift */
+    "ALTER TABLE models ADD COLUMN sample BLOB;\n",
 };
 
 int ri_schema_version_current(void)
