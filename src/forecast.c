@@ -346,6 +346,8 @@ static double newbiz_expected(const struct newbiz *nb, double a, double b)
 struct mc_in {
     size_t n;
     const double *q, *amount; /* per open deal */
+    const double *p;          /* P(win), of which q is a part (the timing), for the shock */
+    double tau;               /* sd of the period's common shock on the log-odds of P(win) */
     double base;              /* won so far */
     const struct newbiz *nb;  /* NULL: no new pipeline */
     double a, b;              /* the window, days from now */
@@ -353,6 +355,7 @@ struct mc_in {
 
 #define MC_EXACT   4000 /* open deals simulated one by one; the rest summed as a normal */
 #define MC_POISSON 2000 /* new wins per path simulated one by one up to this mean */
+#define MC_BLOCKS  20   /* path blocks, each with its own period shock */
 
 /* A standard normal draw (Box-Muller, one of the pair). */
 static double rng_normal(struct rng *r)
@@ -406,8 +409,9 @@ static double mc_run(const struct mc_in *in, size_t sims, uint64_t seed, double 
 {
     struct rng r;
     struct var_idx *idx = ri_malloc((in->n + 1) * sizeof(*idx));
-    double mean = in->base, rest_mean = 0, rest_var = 0;
-    size_t m = 0, exact;
+    double *qg = ri_malloc((in->n + 1) * sizeof(double)), mean = in->base;
+    size_t m = 0, exact, blocks = in->tau > 0 && in->p ? MC_BLOCKS : 1;
+    struct mc_in bin = *in;
     rng_seed(&r, seed);
     for (size_t i = 0; i < in->n; i++) {
         double q = in->q[i], a = in->amount[i];
@@ -415,26 +419,46 @@ static double mc_run(const struct mc_in *in, size_t sims, uint64_t seed, double 
             continue;
         if (q > 1)
             q = 1;
-        mean += q * a;
         idx[m++] = (struct var_idx){a * a * q * (1 - q), i};
     }
     exact = m;
     if (m > MC_EXACT) {
         qsort(idx, m, sizeof(*idx), cmp_var);
         exact = MC_EXACT;
-        for (size_t e = MC_EXACT; e < m; e++) {
-            double q = fmin(in->q[idx[e].i], 1), a = in->amount[idx[e].i];
-            rest_mean += q * a;
-            rest_var += a * a * q * (1 - q);
-        }
     }
-    for (size_t k = 0; k < sims; k++)
-        sums[k] = in->base + rest_mean;
-    mc_exact(in, idx, exact, sims, &r, sums);
-    if (rest_var > 0)
-        for (size_t k = 0; k < sims; k++)
-            sums[k] += sqrt(rest_var) * rng_normal(&r);
+    bin.q = qg;
+    /* blocks of paths share a period shock z_g on the log-odds (stratified normal
+     * quantiles, so that the blocks' mix is the same for every seed) */
+    for (size_t g = 0; g < blocks; g++) {
+        size_t k0 = sims * g / blocks, k1 = sims * (g + 1) / blocks;
+        double z =
+            blocks > 1 ? in->tau * ri_normal_quantile(((double)g + 0.5) / (double)blocks) : 0;
+        double rest_mean = 0, rest_var = 0, bmean = 0;
+        for (size_t e = 0; e < m; e++) {
+            size_t i = idx[e].i;
+            double q = fmin(in->q[i], 1), a = in->amount[i];
+            if (blocks > 1) {
+                double pw = fmin(fmax(in->p[i], 1e-9), 1 - 1e-9);
+                double lo = log(pw / (1 - pw)) + z, t = fmin(1, q / pw);
+                q = t / (1 + exp(-lo));
+            }
+            qg[i] = q;
+            bmean += q * a;
+            if (e >= exact) {
+                rest_mean += q * a;
+                rest_var += a * a * q * (1 - q);
+            }
+        }
+        mean += bmean * (double)(k1 - k0) / (double)sims;
+        for (size_t k = k0; k < k1; k++)
+            sums[k] = in->base + rest_mean;
+        mc_exact(&bin, idx, exact, k1 - k0, &r, sums + k0);
+        if (rest_var > 0)
+            for (size_t k = k0; k < k1; k++)
+                sums[k] += sqrt(rest_var) * rng_normal(&r);
+    }
     ri_free(idx);
+    ri_free(qg);
     if (in->nb && in->nb->n_amount && in->nb->lambda > 0 && in->b > 0) {
         const struct newbiz *nb = in->nb;
         double *cum = ri_malloc((nb->n_amount + 1) * sizeof(double)), m1 = 0, m2 = 0, mu;
@@ -558,12 +582,52 @@ static double rep_between(const struct ri_frame *f, const struct ri_asof_state *
     return s;
 }
 
+/* The spread of whole periods' win rates that is not sampling noise: the standard
+ * deviation of the logit of the win rate of the last 8 complete periods before `at`
+ * (closed deals by close date, as known at `at`), less the binomial variance of each; the
+ * sd of the period shock in the Monte Carlo. 0 when it cannot be told from noise. */
+static double period_tau(const struct ri_frame *f, const struct ri_asof_state *st, ri_time at,
+                         int monthly)
+{
+    enum { K = 8 };
+    double won[K] = {0}, n[K] = {0}, lg[K], noise = 0, mean = 0, var = 0;
+    int32_t last = ri_period_key(at, !monthly);
+    int used = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        int32_t k;
+        if (!st->exists[i] || f->deleted[i] || st->close_date[i] == RI_TIME_NONE ||
+            (st->status[i] != RI_STATUS_WON && st->status[i] != RI_STATUS_LOST))
+            continue;
+        k = last - 1 - ri_period_key(st->close_date[i], !monthly);
+        if (k < 0 || k >= K)
+            continue;
+        n[k] += 1;
+        won[k] += st->status[i] == RI_STATUS_WON;
+    }
+    for (int k = 0; k < K; k++) {
+        double r;
+        if (n[k] < 30 || won[k] < 1 || won[k] >= n[k])
+            continue;
+        r = won[k] / n[k];
+        lg[used++] = log(r / (1 - r));
+        noise += 1 / (n[k] * r * (1 - r));
+    }
+    if (used < 4)
+        return 0;
+    for (int k = 0; k < used; k++)
+        mean += lg[k] / used;
+    for (int k = 0; k < used; k++)
+        var += (lg[k] - mean) * (lg[k] - mean) / (used - 1);
+    var -= noise / used;
+    return var > 0 ? sqrt(var) : 0;
+}
+
 /* The whole forecast of the window [start, end) at st->at into pt; q/qs/amount scratch. */
 static void forecast_point(const struct ri_history *h, const struct ri_frame *f,
                            const struct ri_asof_state *st, const struct timing *tm,
                            const struct newbiz *nb, const double *pm, const double *ps,
-                           ri_time start, ri_time end, size_t sims, uint64_t seed, double *q,
-                           double *qs, double *amount, double *sums, struct fc_point *pt)
+                           ri_time start, ri_time end, double tau, size_t sims, uint64_t seed,
+                           double *q, double *qs, double *amount, double *sums, struct fc_point *pt)
 {
     struct mc_in in;
     double a, b, dummy;
@@ -581,6 +645,8 @@ static void forecast_point(const struct ri_history *h, const struct ri_frame *f,
     in.q = q;
     in.amount = amount;
     in.base = pt->won_so_far;
+    in.p = pm;
+    in.tau = tau;
     pt->open_exp = mc_run(&in, sims, seed, sums) - pt->won_so_far;
     quantiles(sums, sims, &pt->open_p10, &pt->open_p50, &pt->open_p90, &dummy);
     in.nb = nb;
@@ -590,6 +656,7 @@ static void forecast_point(const struct ri_history *h, const struct ri_frame *f,
     pt->new_exp = pt->expected - pt->won_so_far - pt->open_exp;
     quantiles(sums, sims, &pt->p10, &pt->p50, &pt->p90, &pt->mc_mean);
     in.q = qs;
+    in.p = NULL; /* the stage-only baseline gets no period shock */
     pt->stage_exp = mc_run(&in, sims, seed + 1, sums);
     quantiles(sums, sims, &pt->stage_p10, &dummy, &pt->stage_p90, &dummy);
     pt->rep = pt->won_so_far + rep_between(f, st, start > at ? start : at, end);
@@ -763,6 +830,7 @@ ri_err ri_forecast(struct ri_ctx *ctx, const struct ri_forecast_opts *o,
     size_t sims = o->sims ? o->sims : 10000, n;
     struct fc_point pt[2];
     char a[16];
+    double tau;
     int signal = 0;
     ri_time at;
     ri_err rc;
@@ -796,11 +864,12 @@ ri_err ri_forecast(struct ri_ctx *ctx, const struct ri_forecast_opts *o,
         goto out;
     timing_fit(h, f, at + 1, &tm);
     newbiz_fit(f, &st, at, &tm, &nb);
+    tau = period_tau(f, &st, at, o->monthly);
     for (int k = 0; k < 2; k++) {
         ri_time s0, s1;
         char label[16];
         period_of(at, o->monthly, k, &s0, &s1, label, sizeof(label));
-        forecast_point(h, f, &st, &tm, &nb, pm, ps, s0, s1, sims, o->seed + (uint64_t)k, q, qs,
+        forecast_point(h, f, &st, &tm, &nb, pm, ps, s0, s1, tau, sims, o->seed + (uint64_t)k, q, qs,
                        amount, sums, &pt[k]);
         to_period(&pt[k], label, &rep->period[k]);
         if (k == 0) {
@@ -857,8 +926,8 @@ ri_err ri_forecast(struct ri_ctx *ctx, const struct ri_forecast_opts *o,
             char label[16];
             struct fc_point w;
             period_of(at, o->monthly, k, &s0, &s1, label, sizeof(label));
-            forecast_point(h, f, &st, &tm, &nb, pm2, ps, s0, s1, sims, o->seed + (uint64_t)k, q, qs,
-                           amount, sums, &w);
+            forecast_point(h, f, &st, &tm, &nb, pm2, ps, s0, s1, tau, sims, o->seed + (uint64_t)k,
+                           q, qs, amount, sums, &w);
             if (win >= 0 && k == 0 && !isnan(f->amount[win])) {
                 double wa = isnan(st.amount[win]) ? f->amount[win] : st.amount[win];
                 w.won_so_far += wa;
@@ -1121,7 +1190,7 @@ ri_err ri_backtest(struct ri_ctx *ctx, const struct ri_backtest_opts *o,
         struct timing tm;
         struct newbiz nb;
         struct fc_point pt;
-        double actual;
+        double actual, tau;
         int week;
         ri_period_bounds(key, !o->monthly, &s0, &s1, label, sizeof(label));
         if (s1 > at + DAY)
@@ -1142,7 +1211,8 @@ ri_err ri_backtest(struct ri_ctx *ctx, const struct ri_backtest_opts *o,
             break;
         timing_fit(h, f, w + 1, &tm);
         newbiz_fit(f, &st, w, &tm, &nb);
-        forecast_point(h, f, &st, &tm, &nb, pm, ps, s0, s1, sims, o->seed, q, qs, amount, sums,
+        tau = period_tau(f, &st, w, o->monthly);
+        forecast_point(h, f, &st, &tm, &nb, pm, ps, s0, s1, tau, sims, o->seed, q, qs, amount, sums,
                        &pt);
         ri_free(nb.amount);
         ri_free(nb.cycle);

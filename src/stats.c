@@ -165,6 +165,14 @@ void ri_bh_adjust(const double *p, size_t n, double *q)
     ri_free(it);
 }
 
+double ri_normal_quantile(double p)
+{
+    if (!(p > 0 && p < 1))
+        return RI_NAN;
+    gsl_ready();
+    return gsl_cdf_ugaussian_Pinv(p);
+}
+
 double ri_normal_p2(double z)
 {
     if (isnan(z))

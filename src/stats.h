@@ -32,6 +32,8 @@ void ri_bh_adjust(const double *p, size_t n, double *q);
 /* Two-sided p-value of a standard normal statistic; upper-tail p of a chi-square with df
  * degrees of freedom. */
 double ri_normal_p2(double z);
+/* The standard normal's quantile: z with P(Z <= z) = p; NAN outside (0, 1). */
+double ri_normal_quantile(double p);
 double ri_chisq_p(double stat, double df);
 
 /* Pearson chi-square goodness of fit of observed counts against expected counts (same
