@@ -205,7 +205,8 @@ TEST(explain_an_open_deal)
  * the analytic expectation within sampling error (4 standard errors, the standard
  * deviation of the paths read from their P10-P90 spread as a normal's 2.563 sd); and
  * dropping the deal with the largest expected contribution lowers the expectation by that
- * contribution (what-if against the base, same seed). */
+ * contribution (what-if against the base, same seed), to within the period shock's
+ * curvature. */
 TEST(forecast_monte_carlo)
 {
     struct ri_ctx *c = sim_store();
@@ -235,7 +236,9 @@ TEST(forecast_monte_carlo)
     o.drop_deal = id;
     REQUIRE(ri_forecast(c, &o, &w) == RI_OK);
     REQUIRE(w->has_whatif);
-    CHECK_NEAR(r1->period[0].expected - w->whatif[0].expected, top, 0.01 + 1e-6 * top);
+    /* exact without a period shock; with one, the deal's mean over the shocks differs from
+     * its unshocked q x amount by the curvature of the logistic only (well under 1 %) */
+    CHECK_NEAR(r1->period[0].expected - w->whatif[0].expected, top, 0.01 + 0.01 * top);
     ri_forecast_report_free(r1);
     ri_forecast_report_free(r2);
     ri_forecast_report_free(w);
