@@ -29,6 +29,11 @@ echo "forecast benchmark: $DEALS simulated deals ($open open), $(nproc) cores"
 printf '%-48s %10s\n' "revintel forecast (10,000 paths), s" "$ft"
 printf '%-48s %10s\n' "revintel forecast peak RSS, MiB" "$((fm / 1024))"
 printf '%-48s %10s\n' "revintel backtest (weekly, 4 quarters), s" "$bt"
+pf=$(sed -n 's/^forecast: \([0-9.]*\) s/\1/p' bench/out/peer-model.err 2>/dev/null)
+if [ -n "$pf" ]; then
+    printf '%-48s %10s\n' "peer forecast step (data and scores in memory), s" "$pf"
+    echo "$ft $pf" | awk '{ printf "ratio: revintel forecast (store to report) is %.2fx the peer'"'"'s step\n", $2 / $1 }'
+fi
 echo
 /usr/bin/python3 bench/judge_forecast.py "$OUT/truth/outcomes.csv" "$OUT/opportunities.csv" \
     bench/out/forecast.json
