@@ -90,6 +90,7 @@ static double rng_unif(struct rng *r)
 /* ------------------------------------------------------------------ timing */
 
 #define TM_WEEKS 53 /* dwell thresholds 0, 7, ..., 364 days */
+#define TM_BANDS 6  /* deal-size bands: sextiles of the won amounts */
 
 struct timing {
     size_t n_stages;
@@ -100,7 +101,7 @@ struct timing {
     /* the same by deal-size band (terciles of the won amounts): large deals take longer */
     double **rb;
     size_t *nrb;
-    double band_cut[2];
+    double band_cut[TM_BANDS - 1];
     double *all; /* every stage's visits */
     size_t nall;
     double *cycle; /* won deals: created to won, sorted */
@@ -117,7 +118,7 @@ static void timing_release(struct timing *t)
 {
     for (size_t c = 0; c < t->n_stages * TM_WEEKS && t->r; c++)
         ri_free(t->r[c]);
-    for (size_t c = 0; c < t->n_stages * TM_WEEKS * 3 && t->rb; c++)
+    for (size_t c = 0; c < t->n_stages * TM_WEEKS * TM_BANDS && t->rb; c++)
         ri_free(t->rb[c]);
     ri_free(t->rb);
     ri_free(t->nrb);
@@ -138,7 +139,12 @@ static void push(double **a, size_t *n, size_t *cap, double v)
 /* From the won deals as known at `at`. */
 static int band_of(const struct timing *t, double amount)
 {
-    return isnan(amount) ? -1 : amount < t->band_cut[0] ? 0 : amount < t->band_cut[1] ? 1 : 2;
+    int b = 0;
+    if (isnan(amount))
+        return -1;
+    while (b < TM_BANDS - 1 && amount >= t->band_cut[b])
+        b++;
+    return b;
 }
 
 static void timing_fit(const struct ri_history *h, const struct ri_frame *f, ri_time at,
@@ -153,9 +159,9 @@ static void timing_fit(const struct ri_history *h, const struct ri_frame *f, ri_
     t->r = ri_calloc(ns * TM_WEEKS + 1, sizeof(*t->r));
     t->nr = ri_calloc(ns * TM_WEEKS + 1, sizeof(*t->nr));
     cap = ri_calloc(ns * TM_WEEKS + 1, sizeof(*cap));
-    t->rb = ri_calloc(ns * TM_WEEKS * 3 + 1, sizeof(*t->rb));
-    t->nrb = ri_calloc(ns * TM_WEEKS * 3 + 1, sizeof(*t->nrb));
-    capb = ri_calloc(ns * TM_WEEKS * 3 + 1, sizeof(*capb));
+    t->rb = ri_calloc(ns * TM_WEEKS * TM_BANDS + 1, sizeof(*t->rb));
+    t->nrb = ri_calloc(ns * TM_WEEKS * TM_BANDS + 1, sizeof(*t->nrb));
+    capb = ri_calloc(ns * TM_WEEKS * TM_BANDS + 1, sizeof(*capb));
     {
         /* terciles of the amounts of the deals won by `at` */
         double *am = ri_malloc((nd + 1) * sizeof(double));
@@ -164,8 +170,8 @@ static void timing_fit(const struct ri_history *h, const struct ri_frame *f, ri_
             if (f->status[i] == RI_STATUS_WON && f->close[i] != RI_TIME_NONE && f->close[i] < at &&
                 !isnan(f->amount[i]))
                 am[m++] = f->amount[i];
-        t->band_cut[0] = m ? ri_quantile(am, m, 1.0 / 3) : 0;
-        t->band_cut[1] = m ? ri_quantile(am, m, 2.0 / 3) : 0;
+        for (int k = 0; k < TM_BANDS - 1; k++)
+            t->band_cut[k] = m ? ri_quantile(am, m, (k + 1.0) / TM_BANDS) : 0;
         ri_free(am);
     }
     for (size_t i = 0; i < nd; i++) {
@@ -196,7 +202,7 @@ static void timing_fit(const struct ri_history *h, const struct ri_frame *f, ri_
                 int band = i < f->n ? band_of(t, f->amount[i]) : -1;
                 push(&t->r[c], &t->nr[c], &cap[c], r - 7.0 * (double)w);
                 if (band >= 0) {
-                    size_t cb = c * 3 + (size_t)band;
+                    size_t cb = c * TM_BANDS + (size_t)band;
                     push(&t->rb[cb], &t->nrb[cb], &capb[cb], r - 7.0 * (double)w);
                 }
             }
@@ -206,7 +212,7 @@ static void timing_fit(const struct ri_history *h, const struct ri_frame *f, ri_
     for (size_t c = 0; c < ns * TM_WEEKS; c++)
         if (t->nr[c])
             qsort(t->r[c], t->nr[c], sizeof(double), cmp_double);
-    for (size_t c = 0; c < ns * TM_WEEKS * 3; c++)
+    for (size_t c = 0; c < ns * TM_WEEKS * TM_BANDS; c++)
         if (t->nrb[c])
             qsort(t->rb[c], t->nrb[c], sizeof(double), cmp_double);
     ri_free(capb);
@@ -258,8 +264,8 @@ static double timing_p(const struct timing *t, int32_t stage, double days_in_sta
         const double *x = t->r[c];
         size_t n = t->nr[c];
         if (band >= 0) {
-            const double *xb = t->rb[c * 3 + (size_t)band];
-            size_t nb = t->nrb[c * 3 + (size_t)band];
+            const double *xb = t->rb[c * TM_BANDS + (size_t)band];
+            size_t nb = t->nrb[c * TM_BANDS + (size_t)band];
             if (nb - count_le(xb, nb, days_in_stage - off) >= MIN_POOL)
                 return pool_p(xb, nb, days_in_stage - off, a, b);
         }
