@@ -98,7 +98,7 @@ struct timing {
      * 7k days after entering it, the days from then to the win, sorted */
     double **r;
     size_t *nr;
-    /* the same by deal-size band (terciles of the won amounts): large deals take longer */
+    /* the same by deal-size band (sextiles of the won amounts): large deals take longer */
     double **rb;
     size_t *nrb;
     double band_cut[TM_BANDS - 1];
@@ -163,7 +163,7 @@ static void timing_fit(const struct ri_history *h, const struct ri_frame *f, ri_
     t->nrb = ri_calloc(ns * TM_WEEKS * TM_BANDS + 1, sizeof(*t->nrb));
     capb = ri_calloc(ns * TM_WEEKS * TM_BANDS + 1, sizeof(*capb));
     {
-        /* terciles of the amounts of the deals won by `at` */
+        /* sextiles of the amounts of the deals won by `at` */
         double *am = ri_malloc((nd + 1) * sizeof(double));
         size_t m = 0;
         for (size_t i = 0; i < nd && i < f->n; i++)
