@@ -156,6 +156,9 @@ CMD(backtest)
     o.sims = 2000;
     o.seed = 1;
     o.model = mo;
+    /* a model a period, as calibrated: without the refit on the last 90 days, which costs
+     * as much again and leaves the calibrator fitted to another model */
+    o.model.refit = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'p':

@@ -322,10 +322,11 @@ struct ri_model_opts {
     uint64_t seed;
     int with_p_rep;  /* the rep-entered probability as a feature (1) */
     size_t max_rows; /* cap on training snapshots (2,000,000) */
+    int refit;       /* refit the trees on everything known after calibrating (1) */
 };
 #define RI_MODEL_OPTS_INIT                                                                         \
  {                                                                                                 \
-  RI_TIME_NONE, RI_TIME_NONE, 90, 1, 5, 300, 6, 2, 0.05, 1, 1, 2000000                             \
+  RI_TIME_NONE, RI_TIME_NONE, 90, 1, 5, 300, 6, 2, 0.05, 1, 1, 2000000, 1                          \
  }
 
 /* What a command found: the report as text and JSON (both owned by the report). */

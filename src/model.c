@@ -381,15 +381,17 @@ static ri_err fit_history(struct ri_ctx *ctx, const struct data *d, ri_time D,
             rc = ri_fail(ctx, rc, "calibration failed");
     }
     /* refit on everything closed before D */
-    if (!rc) {
+    if (!rc && o->refit) {
         ri_rows_release(&fit);
         dead_at(&stD, &d->f, D, dead);
         rc = ri_rows_snapshots(ctx, &fc, &m->fs, D, NULL, dead, o->max_rows, o->seed, &fit);
     }
-    if (!rc) {
+    if (!rc && o->refit) {
         ri_xgb_free(m->xgb);
         m->xgb = NULL;
         rc = train_xgb(ctx, o, &m->fs, &fit, &m->xgb);
+    }
+    if (!rc) {
         m->fit_rows = fit.n;
         m->fit_deals = count_deals(&fit);
         keep_sample(m, &fit);
