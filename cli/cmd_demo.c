@@ -190,8 +190,35 @@ CMD(demo)
                ri_diagnosis_headline(dg));
         ri_diagnosis_free(dg);
     }
-    printf("\nstore: %s (query it with sqlite3; views v_deals, v_deal_events; tables "
-           "diag_*)\n",
+    {
+        /* which open deals look like lost ones, and what the period will bring */
+        struct ri_model_opts mo = RI_MODEL_OPTS_INIT;
+        struct ri_forecast_opts fo = RI_FORECAST_OPTS_INIT;
+        struct ri_model_report *tr = NULL, *scr = NULL;
+        struct ri_forecast_report *fr = NULL;
+        mo.as_of = fo.as_of = so.as_of;
+        rc = ri_train(ctx, &mo, &tr);
+        if (!rc)
+            rc = ri_score(ctx, &mo, NULL, &scr);
+        if (!rc)
+            rc = ri_forecast(ctx, &fo, &fr);
+        if (rc) {
+            code = cli_fail(ctx, rc);
+        } else {
+            printf("6. risk model (revintel train / evaluate): AUC %.3f on the deals open 180 "
+                   "days before, judged by what happened to them\n",
+                   tr->auc);
+            printf("7. scores (revintel score, explain DEAL): %s", scr->text);
+            printf("8. forecast (revintel forecast, backtest):\n%s", fr->text);
+        }
+        ri_model_report_free(tr);
+        ri_model_report_free(scr);
+        ri_forecast_report_free(fr);
+        if (code)
+            goto out;
+    }
+    printf("\nstore: %s (query it with sqlite3; views v_deals, v_deal_events, v_scores; "
+           "tables diag_*, forecast_*)\n",
            db);
 out:
     ri_asof_state_release(&st);
