@@ -934,3 +934,16 @@ out:
                (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     ri_ctx_free(ctx);
 }
+
+void ri_colcache_save(struct ri_store *st, const char *name, enum ri_cc_what what, int64_t gen,
+                      void (*encode)(const void *obj, struct ri_cc_enc *e), const void *obj)
+{
+    struct ri_cc_enc e;
+    if (!ri_store_writable(st))
+        return;
+    ri_cc_enc_init(&e, what, gen);
+    encode(obj, &e);
+    if (!ri_cc_enc_finish(&e))
+        ri_colcache_write(st, name, gen, &e);
+    ri_cc_enc_release(&e);
+}

@@ -126,6 +126,10 @@ ri_err ri_colcache_read(struct ri_ctx *ctx, struct ri_store *st, const char *nam
  * nothing written). Best effort for the caller: a failure is logged, never returned. */
 void ri_colcache_write(struct ri_store *st, const char *name, int64_t gen,
                        const struct ri_cc_enc *e);
+/* Encodes obj with encode into a blob of kind what and writes it as ri_colcache_write
+ * does (nothing when the store is read-only): the writing side of ri_colcache_read. */
+void ri_colcache_save(struct ri_store *st, const char *name, enum ri_cc_what what, int64_t gen,
+                      void (*encode)(const void *obj, struct ri_cc_enc *e), const void *obj);
 
 /* ------------------------------------------------------------------ the cached loads */
 

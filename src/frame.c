@@ -381,16 +381,14 @@ ri_err ri_frame_load(struct ri_ctx *ctx, struct ri_frame *f)
     return ri_frame_load_mode(ctx, RI_CC_USE, f, NULL, NULL);
 }
 
+static void frame_encode_any(const void *f, struct ri_cc_enc *e)
+{
+    frame_encode(f, e);
+}
+
 void ri_frame_cache_save(struct ri_store *st, const struct ri_frame *f, int64_t gen)
 {
-    struct ri_cc_enc e;
-    if (!ri_store_writable(st))
-        return;
-    ri_cc_enc_init(&e, RI_CC_FRAME, gen);
-    frame_encode(f, &e);
-    if (!ri_cc_enc_finish(&e))
-        ri_colcache_write(st, "frame", gen, &e);
-    ri_cc_enc_release(&e);
+    ri_colcache_save(st, "frame", RI_CC_FRAME, gen, frame_encode_any, f);
 }
 
 static bool intern_same(const struct ri_intern *a, const struct ri_intern *b)

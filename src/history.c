@@ -708,16 +708,14 @@ ri_err ri_history_load_mode(struct ri_ctx *ctx, enum ri_cc_mode mode, struct ri_
     return ri_history_load_cached(ctx, mode, out, NULL, NULL);
 }
 
+static void hist_encode_any(const void *h, struct ri_cc_enc *e)
+{
+    hist_encode(h, e);
+}
+
 void ri_history_cache_save(struct ri_store *st, const struct ri_history *h, int64_t gen)
 {
-    struct ri_cc_enc e;
-    if (!ri_store_writable(st))
-        return;
-    ri_cc_enc_init(&e, RI_CC_HISTORY, gen);
-    hist_encode(h, &e);
-    if (!ri_cc_enc_finish(&e))
-        ri_colcache_write(st, "history", gen, &e);
-    ri_cc_enc_release(&e);
+    ri_colcache_save(st, "history", RI_CC_HISTORY, gen, hist_encode_any, h);
 }
 
 ri_err ri_history_load(struct ri_ctx *ctx, struct ri_history **out)
