@@ -463,6 +463,85 @@ char *ri_diagnosis_csv(const struct ri_diagnosis *d);
 /* Writes the diagnosis to the store's diag_* tables, replacing the previous one. */
 ri_err ri_diagnosis_save(struct ri_ctx *ctx, const struct ri_diagnosis *d);
 
+/* ------------------------------------------------------------------ configuration */
+
+/* revintel.conf (DESIGN §6-§7): the store, the drop folder of CRM exports and its mapping,
+ * model and forecast settings, alert rules and thresholds, recipients, channels. Read
+ * with ri_config_load from path, or ./revintel.conf when path is NULL (a missing
+ * ./revintel.conf gives the defaults; a named file that is missing is an error). Every
+ * error names the file and the line. Values written ${NAME} come from the environment;
+ * secrets are never printed. */
+struct ri_config;
+ri_err ri_config_load(struct ri_ctx *ctx, const char *path, struct ri_config **out /* OUT */);
+void ri_config_free(struct ri_config *c);
+/* A readable account of what the file configures (secrets redacted), for `config check`. */
+char *ri_config_describe(const struct ri_config *c);
+
+/* ------------------------------------------------------------------ alerts */
+
+struct ri_alerts_opts {
+    const struct ri_config *config; /* rules, thresholds, recipients, channels */
+    ri_time as_of;                  /* RI_TIME_NONE: the latest date in the store */
+    ri_time now;                    /* clock for cooldowns and the outbox; NONE: time() */
+    int64_t run_id;                 /* the daily run raising them, 0 none */
+    int dry_run;                    /* evaluate and show; write nothing, queue nothing */
+};
+struct ri_alerts_report {
+    char *text, *json;
+    size_t raised;      /* findings of the rules today (after thresholds) */
+    size_t queued;      /* alerts put into digests */
+    size_t cooldown;    /* held back: sent within their cooldown */
+    size_t snoozed;     /* held back: snoozed */
+    size_t digests;     /* messages queued in the outbox (one per recipient and channel) */
+    size_t rule_errors; /* custom rules that failed (reported, the rest still ran) */
+};
+void ri_alerts_report_free(struct ri_alerts_report *r);
+/* Evaluates the built-in and custom rules on the open store, applies cooldown and
+ * snoozes, groups what is left into one digest per recipient and queues each digest in
+ * the outbox for the recipient's channels. Running it twice for the same as-of date
+ * queues nothing new. */
+ri_err ri_alerts_run(struct ri_ctx *ctx, const struct ri_alerts_opts *o,
+                     struct ri_alerts_report **out /* OUT */);
+/* Snoozes an alert key (for every recipient) until a date, with a reason. */
+ri_err ri_alerts_snooze(struct ri_ctx *ctx, const char *key, ri_time until, const char *reason);
+
+/* ------------------------------------------------------------------ outbox */
+
+struct ri_deliver_report {
+    char *text, *json;
+    size_t attempted, sent, retried, dead, pending; /* pending: still waiting after this pass */
+};
+void ri_deliver_report_free(struct ri_deliver_report *r);
+/* One delivery pass over the outbox: every pending message whose time has come is sent
+ * once through its channel; a failure is retried later with exponential backoff, and
+ * after the channel's attempt limit the message is dead-lettered. now: RI_TIME_NONE
+ * for time(). */
+ri_err ri_outbox_deliver(struct ri_ctx *ctx, const struct ri_config *c, ri_time now,
+                         struct ri_deliver_report **out /* OUT */);
+/* The outbox as a table (state NULL: all; "pending", "sent", "dead"): text and JSON. */
+ri_err ri_outbox_list(struct ri_ctx *ctx, const char *state, char **text /* OUT */,
+                      char **json /* OUT */);
+
+/* ------------------------------------------------------------------ report */
+
+struct ri_report_opts {
+    const struct ri_config *config;
+    ri_time as_of; /* RI_TIME_NONE: the latest date in the store */
+    int days;      /* the period the report looks back on (7: a week) */
+};
+struct ri_report_doc {
+    char *html;     /* one self-contained file, Chart.js inlined */
+    char *markdown; /* the same for e-mail and terminals */
+    char *subject;
+};
+void ri_report_doc_free(struct ri_report_doc *d);
+/* The executive report from the store's tables (diagnosis, scores, forecast, alerts). */
+ri_err ri_report(struct ri_ctx *ctx, const struct ri_report_opts *o,
+                 struct ri_report_doc **out /* OUT */);
+/* Queues the report in the outbox for the named channels (comma-separated). */
+ri_err ri_report_send(struct ri_ctx *ctx, const struct ri_config *c, const struct ri_report_doc *d,
+                      const char *channels, ri_time now);
+
 /* ------------------------------------------------------------------ simulator */
 
 struct ri_sim_opts {

@@ -191,6 +191,49 @@ static const char *const migrations[] = {
 
     /* 5 -> 6: a sample of each model's training rows, for drift */
     "ALTER TABLE models ADD COLUMN sample BLOB;\n",
+
+    /* 6 -> 7: the daily job. Alerts raised per as-of date (a stable key per finding and
+     * recipient), their state across days (cooldown, snooze), the durable outbox every
+     * message goes through (one row per message and channel, unique idempotency key), the
+     * steps of each run, the files of the drop folder already ingested, and the
+     * backtests' summary rows */
+    "CREATE TABLE alerts(\n"
+    "  id INTEGER PRIMARY KEY, run_id INTEGER, as_of INTEGER NOT NULL, key TEXT NOT NULL,\n"
+    "  rule TEXT NOT NULL,\n"
+    "  severity TEXT NOT NULL CHECK (severity IN ('info','warning','critical')),\n"
+    "  recipient TEXT NOT NULL, role TEXT, crm_id TEXT, subject TEXT NOT NULL,\n"
+    "  message TEXT NOT NULL, action TEXT, value REAL,\n"
+    "  status TEXT NOT NULL DEFAULT 'new'\n"
+    "    CHECK (status IN ('new','queued','cooldown','snoozed','dry_run')),\n"
+    "  UNIQUE (as_of, key, recipient));\n"
+    "CREATE TABLE alert_state(\n"
+    "  key TEXT NOT NULL, recipient TEXT NOT NULL, first_at INTEGER, last_at INTEGER,\n"
+    "  last_sent_at INTEGER, times INTEGER NOT NULL DEFAULT 0, snoozed_until INTEGER,\n"
+    "  snooze_reason TEXT, PRIMARY KEY (key, recipient)) WITHOUT ROWID;\n"
+    "CREATE TABLE outbox(\n"
+    "  id INTEGER PRIMARY KEY, idem_key TEXT NOT NULL UNIQUE, channel TEXT NOT NULL,\n"
+    "  kind TEXT NOT NULL, recipient TEXT, subject TEXT, content_type TEXT,\n"
+    "  payload BLOB NOT NULL, created_at INTEGER NOT NULL,\n"
+    "  state TEXT NOT NULL DEFAULT 'pending'\n"
+    "    CHECK (state IN ('pending','sent','dead')),\n"
+    "  attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL, last_error TEXT,\n"
+    "  sent_at INTEGER);\n"
+    "CREATE INDEX outbox_by_state ON outbox(state, next_at);\n"
+    "CREATE TABLE run_steps(\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id), step TEXT NOT NULL,\n"
+    "  started_at INTEGER NOT NULL, finished_at INTEGER, status TEXT, seconds REAL,\n"
+    "  count INTEGER, detail TEXT, PRIMARY KEY (run_id, step)) WITHOUT ROWID;\n"
+    "ALTER TABLE runs ADD COLUMN as_of INTEGER;\n"
+    "CREATE TABLE drop_files(\n"
+    "  name TEXT NOT NULL, size INTEGER NOT NULL, mtime INTEGER NOT NULL,\n"
+    "  content_hash TEXT, snapshot_id INTEGER, seen_at INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (name, size, mtime)) WITHOUT ROWID;\n"
+    "CREATE TABLE backtest_runs(\n"
+    "  id INTEGER PRIMARY KEY, created_at INTEGER NOT NULL, period TEXT NOT NULL,\n"
+    "  from_t INTEGER, to_t INTEGER, n INTEGER, wape REAL, mape REAL, bias REAL,\n"
+    "  within_band REAL, coverage REAL, rep_wape REAL, rep_bias REAL, stage_wape REAL,\n"
+    "  stage_bias REAL);\n"
+    "ALTER TABLE backtest_points ADD COLUMN run_id INTEGER;\n",
 };
 
 int ri_schema_version_current(void)

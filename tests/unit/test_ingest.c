@@ -408,6 +408,9 @@ TEST(store_migrates_older_and_refuses_newer)
                               "DROP TABLE scores; DROP TABLE score_runs; DROP TABLE models; "
                               "DROP TABLE col_cache; DROP TABLE forecast_deals; "
                               "DROP TABLE forecast_runs; DROP TABLE backtest_points; "
+                              "DROP TABLE alerts; DROP TABLE alert_state; DROP TABLE outbox; "
+                              "DROP TABLE run_steps; DROP TABLE drop_files; "
+                              "DROP TABLE backtest_runs; ALTER TABLE runs DROP COLUMN as_of; "
                               "INSERT INTO snapshots(kind, file, ingested_at) VALUES "
                               "('opportunities', 'old.csv', 0); PRAGMA user_version = 1") == RI_OK);
     }
