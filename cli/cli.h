@@ -22,6 +22,7 @@ struct cli_global {
     enum cli_format format; /* --format */
     int quiet;              /* --quiet: no progress */
     ri_time now;            /* --now override for reproducible output; RI_TIME_NONE: clock */
+    const char *config;     /* --config FILE; NULL: ./revintel.conf when present */
 };
 
 /* Prints "revintel: error: <msg>" to stderr; returns EXIT_USAGE-free convenience code. */
@@ -43,6 +44,13 @@ int cli_parse_period(const char *val, int *monthly);
 /* Parses a non-negative integer option value. */
 int cli_parse_u64_opt(const char *opt, const char *val, uint64_t *out);
 
+/* The outbox views of `revintel alerts` (cmd_outbox.c): `alerts --outbox [--state S]` and
+ * `alerts deliver`; argv starts at the subcommand or option. */
+int cli_outbox_list(int argc, char **argv, struct cli_global *g);
+int cli_outbox_deliver(int argc, char **argv, struct cli_global *g);
+/* Loads the configuration named by --config (or ./revintel.conf); prints the error. */
+int cli_load_config(struct ri_ctx *ctx, const struct cli_global *g, struct ri_config **out);
+
 #define CMD(name) int cmd_##name(int argc, char **argv, struct cli_global *g)
 CMD(init);
 CMD(ingest);
@@ -56,6 +64,10 @@ CMD(explain);
 CMD(forecast);
 CMD(backtest);
 CMD(demo);
+CMD(config);
+CMD(run);
+CMD(alerts);
+CMD(report);
 CMD(version);
 
 #endif /* RI_CLI_H */

@@ -34,6 +34,10 @@ static const struct command commands[] = {
     {"explain", cmd_explain, "one deal: score, reasons, similar lost deals, next action"},
     {"forecast", cmd_forecast, "revenue forecast with P10/P50/P90, next to the reps' forecast"},
     {"backtest", cmd_backtest, "replay the forecast as of past dates and measure its error"},
+    {"alerts", cmd_alerts, "evaluate the alert rules, queue digests, deliver; snooze; outbox"},
+    {"report", cmd_report, "the weekly executive report as one HTML file and Markdown"},
+    {"run", cmd_run, "the daily job: ingest what is new, diagnose, score, forecast, alert"},
+    {"config", cmd_config, "check the configuration file: `revintel config check`"},
     {"simulate", cmd_simulate, "write a realistic simulated pipeline as CSV"},
     {"demo", cmd_demo, "simulate, ingest and report, in a temporary folder"},
     {"version", cmd_version, "print the version"},
@@ -85,6 +89,12 @@ int cli_fail(struct ri_ctx *ctx, ri_err rc)
 int cli_open_store(struct ri_ctx *ctx, const struct cli_global *g, unsigned flags)
 {
     ri_err rc = ri_store_open(ctx, g->db, flags);
+    return rc ? cli_fail(ctx, rc) : EXIT_OK;
+}
+
+int cli_load_config(struct ri_ctx *ctx, const struct cli_global *g, struct ri_config **out)
+{
+    ri_err rc = ri_config_load(ctx, g->config, out);
     return rc ? cli_fail(ctx, rc) : EXIT_OK;
 }
 
@@ -190,7 +200,7 @@ static void omp_passive(char **argv)
 
 int main(int argc, char **argv)
 {
-    struct cli_global g = {"revintel.db", FMT_TEXT, 0, RI_TIME_NONE};
+    struct cli_global g = {"revintel.db", FMT_TEXT, 0, RI_TIME_NONE, NULL};
     const char *db = NULL, *config = NULL, *format = NULL, *now = NULL;
     char **rest = ri_calloc((size_t)argc + 1, sizeof(*rest));
     int nrest = 0, code;
@@ -252,6 +262,7 @@ int main(int argc, char **argv)
     }
     if (now && (code = cli_parse_date_opt("--now", now, &g.now)) != 0)
         goto out;
+    g.config = config;
     if (db) {
         g.db = db;
     } else {
