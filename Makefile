@@ -4,7 +4,7 @@
 include config.mk
 MAKEFLAGS += --no-print-directory
 
-PKGS     := sqlite3 libzip expat inih jansson gsl
+PKGS     := sqlite3 libzip expat inih jansson gsl libcurl libcrypto
 CWARN    := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Wpedantic -Wshadow \
             -Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
             -Wold-style-definition -Wpointer-arith -Wwrite-strings -Wvla -Wformat=2 \
