@@ -4,7 +4,7 @@
 set -e
 PKGS="build-essential pkg-config libsqlite3-dev libcsv-dev libzip-dev libexpat1-dev
 libinih-dev libjansson-dev libgsl-dev libxgboost-dev sqlite3 clang libclang-rt-14-dev
-libcurl4-openssl-dev libssl-dev python3-aiosmtpd"
+libcurl4-openssl-dev libssl-dev python3-aiosmtpd libjs-chart.js chromium"
 [ -n "$RI_EXTRA_PKGS" ] && PKGS="$PKGS $RI_EXTRA_PKGS"
 missing=""
 for p in $PKGS; do
