@@ -86,7 +86,7 @@ ri_err ri_diagnosis_save(struct ri_ctx *ctx, const struct ri_diagnosis *d)
                          "(strftime('%s', 'now'), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                          &s);
     if (!rc)
-        rc = put(ctx, s, "TtTTtittt", d->as_of, d->quarterly ? "quarter" : "month",
+        rc = put(ctx, s, "TtTTtitttt", d->as_of, d->quarterly ? "quarter" : "month",
                  d->from > INT64_MIN + 1 ? d->from : RI_TIME_NONE,
                  d->to < INT64_MAX ? d->to : RI_TIME_NONE, d->filter[0] ? d->filter : NULL,
                  (int64_t)d->closed, d->headline, d->volume_quality, p0, p1);
