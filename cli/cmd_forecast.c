@@ -25,12 +25,13 @@ static const char forecast_usage[] =
 
 static const char backtest_usage[] =
     "usage: revintel backtest [--period quarter|month] [--from DATE] [--to DATE]\n"
-    "                         [--every DAYS] [--sims N] [--seed S] [--trees N]\n\n"
+    "                         [--every DAYS] [--sims N] [--seed S] [--trees N] [--no-save]\n\n"
     "Replays the forecast as of past dates (every 7 days; default the last 4 complete\n"
     "periods) with only what was known then, the risk model refitted at the start of each\n"
     "period, and compares it with what closed: error and bias by week of the period, WAPE,\n"
     "MAPE, the share within 85-115 % of the actual, and P10-P90 coverage; next to the\n"
-    "rep-entered and the stage-model-only forecasts.\n";
+    "rep-entered and the stage-model-only forecasts. The summary and every point go to\n"
+    "the store (backtest_runs, backtest_points) unless --no-save.\n";
 
 static int parse_shift(const char *arg, char **seg, double *pts)
 {
@@ -133,15 +134,12 @@ out:
 
 CMD(backtest)
 {
-    static const struct option opts[] = {{"period", required_argument, NULL, 'p'},
-                                         {"from", required_argument, NULL, 'f'},
-                                         {"to", required_argument, NULL, 't'},
-                                         {"every", required_argument, NULL, 'e'},
-                                         {"sims", required_argument, NULL, 'n'},
-                                         {"seed", required_argument, NULL, 's'},
-                                         {"trees", required_argument, NULL, 'T'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"period", required_argument, NULL, 'p'}, {"from", required_argument, NULL, 'f'},
+        {"to", required_argument, NULL, 't'},     {"every", required_argument, NULL, 'e'},
+        {"sims", required_argument, NULL, 'n'},   {"seed", required_argument, NULL, 's'},
+        {"trees", required_argument, NULL, 'T'},  {"no-save", no_argument, NULL, 'N'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     struct ri_backtest_opts o;
     struct ri_model_opts mo = RI_MODEL_OPTS_INIT;
     struct ri_forecast_report *r = NULL;
@@ -159,6 +157,7 @@ CMD(backtest)
     /* a model a period, as calibrated: without the refit on the last 90 days, which costs
      * as much again and leaves the calibrator fitted to another model */
     o.model.refit = 0;
+    o.save = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'p':
@@ -190,6 +189,9 @@ CMD(backtest)
             code = cli_parse_u64_opt("--seed", optarg, &o.seed);
             o.model.seed = o.seed;
             break;
+        case 'N':
+            o.save = 0;
+            break;
         case 'h':
             fputs(backtest_usage, stdout);
             return EXIT_OK;
@@ -202,7 +204,7 @@ CMD(backtest)
     if (optind != argc)
         return cli_error(EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
     ctx = ri_ctx_new();
-    code = cli_open_store(ctx, g, RI_OPEN_READONLY);
+    code = cli_open_store(ctx, g, o.save ? 0 : RI_OPEN_READONLY);
     if (code)
         goto out;
     cli_progress_on(ctx, g);

@@ -414,6 +414,7 @@ struct ri_backtest_opts {
     size_t sims;      /* paths per forecast (2,000) */
     uint64_t seed;
     struct ri_model_opts model; /* refitted at the start of each period */
+    int save;                   /* write backtest_runs / backtest_points */
 };
 /* Replays the forecast as of past dates with only what was known then and compares it
  * with what closed: error and bias by week of period, WAPE, MAPE, share within 85-115 %,

@@ -1126,6 +1126,82 @@ static void bt_score(const struct bt_acc *b, struct ri_backtest_score *s)
 
 #define BT_WEEKS 14
 
+/* One judged forecast of a backtest, kept for the store. */
+struct bt_row {
+    ri_time as_of;
+    char label[16];
+    int week;
+    double forecast, p10, p90, actual, rep, stage_only;
+};
+
+/* Writes a backtest's summary (backtest_runs) and its points (backtest_points) in one
+ * transaction, for the dashboard and the report. */
+static ri_err save_backtest(struct ri_ctx *ctx, const struct ri_backtest_opts *o, ri_time from,
+                            ri_time to, const struct ri_backtest_score *bt,
+                            const struct bt_row *rows, size_t n)
+{
+    struct ri_store *st = ri_ctx_store(ctx);
+    struct ri_stmt *s = NULL;
+    int64_t run = 0, now = (int64_t)time(NULL);
+    const char *period = o->monthly ? "month" : "quarter";
+    ri_err rc = ri_store_begin(ctx, st);
+    if (rc)
+        return rc;
+    rc = ri_stmt_prepare(ctx, st,
+                         "INSERT INTO backtest_runs(created_at, period, from_t, to_t, n, wape, "
+                         "mape, bias, within_band, coverage, rep_wape, rep_bias, stage_wape, "
+                         "stage_bias) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         &s);
+    if (!rc) {
+        ri_stmt_bind_i64(s, 1, now);
+        ri_stmt_bind_text(s, 2, period, strlen(period));
+        ri_stmt_bind_time(s, 3, from);
+        ri_stmt_bind_time(s, 4, to);
+        ri_stmt_bind_i64(s, 5, (int64_t)bt[0].n);
+        ri_stmt_bind_f64(s, 6, bt[0].wape);
+        ri_stmt_bind_f64(s, 7, bt[0].mape);
+        ri_stmt_bind_f64(s, 8, bt[0].bias);
+        ri_stmt_bind_f64(s, 9, bt[0].within);
+        ri_stmt_bind_f64(s, 10, bt[0].coverage);
+        ri_stmt_bind_f64(s, 11, bt[1].wape);
+        ri_stmt_bind_f64(s, 12, bt[1].bias);
+        ri_stmt_bind_f64(s, 13, bt[2].wape);
+        ri_stmt_bind_f64(s, 14, bt[2].bias);
+        rc = ri_stmt_run(ctx, s);
+        run = ri_store_last_rowid(st);
+    }
+    ri_stmt_free(s);
+    s = NULL;
+    if (!rc)
+        rc = ri_stmt_prepare(ctx, st,
+                             "INSERT INTO backtest_points(created_at, as_of, period, week, "
+                             "forecast, p10, p90, actual, rep, stage_only, run_id) VALUES (?, ?, "
+                             "?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             &s);
+    for (size_t i = 0; !rc && i < n; i++) {
+        const struct bt_row *r = &rows[i];
+        ri_stmt_reset(s);
+        ri_stmt_bind_i64(s, 1, now);
+        ri_stmt_bind_time(s, 2, r->as_of);
+        ri_stmt_bind_text(s, 3, r->label, strlen(r->label));
+        ri_stmt_bind_i64(s, 4, r->week);
+        ri_stmt_bind_f64(s, 5, r->forecast);
+        ri_stmt_bind_f64(s, 6, r->p10);
+        ri_stmt_bind_f64(s, 7, r->p90);
+        ri_stmt_bind_f64(s, 8, r->actual);
+        ri_stmt_bind_f64(s, 9, r->rep);
+        ri_stmt_bind_f64(s, 10, r->stage_only);
+        ri_stmt_bind_i64(s, 11, run);
+        rc = ri_stmt_run(ctx, s);
+    }
+    ri_stmt_free(s);
+    if (!rc)
+        rc = ri_store_commit(ctx, st);
+    if (rc)
+        ri_store_rollback(st);
+    return rc;
+}
+
 ri_err ri_backtest(struct ri_ctx *ctx, const struct ri_backtest_opts *o,
                    struct ri_forecast_report **out)
 {
@@ -1142,6 +1218,8 @@ ri_err ri_backtest(struct ri_ctx *ctx, const struct ri_backtest_opts *o,
     int32_t model_key = INT32_MIN;
     ri_time at, from, to, step = (ri_time)(o->every_days > 0 ? o->every_days : 7) * DAY;
     char a1[16], a2[16];
+    struct bt_row *rows = NULL;
+    size_t nrows = 0, caprows = 0;
     ri_err rc;
 
     *out = NULL;
@@ -1233,6 +1311,20 @@ ri_err ri_backtest(struct ri_ctx *ctx, const struct ri_backtest_opts *o,
         bt_add(&wk[week][0], pt.expected, actual, pt.p10, pt.p90);
         bt_add(&wk[week][1], pt.rep, actual, RI_NAN, RI_NAN);
         bt_add(&wk[week][2], pt.stage_exp, actual, pt.stage_p10, pt.stage_p90);
+        if (nrows == caprows) {
+            caprows = caprows ? 2 * caprows : 64;
+            rows = ri_realloc(rows, caprows * sizeof(*rows));
+        }
+        rows[nrows].as_of = w;
+        snprintf(rows[nrows].label, sizeof(rows[nrows].label), "%s", label);
+        rows[nrows].week = week + 1;
+        rows[nrows].forecast = pt.expected;
+        rows[nrows].p10 = pt.p10;
+        rows[nrows].p90 = pt.p90;
+        rows[nrows].actual = actual;
+        rows[nrows].rep = pt.rep;
+        rows[nrows].stage_only = pt.stage_exp;
+        nrows++;
         date_str(w, ws, sizeof(ws));
         ri_buf_addf(&t, "  %-10s %-9s %4d %12.0f %12.0f %12.0f %12.0f %12.0f %12.0f\n", ws, label,
                     week + 1, pt.expected, pt.p10, pt.p90, actual, pt.rep, pt.stage_exp);
@@ -1301,6 +1393,11 @@ ri_err ri_backtest(struct ri_ctx *ctx, const struct ri_backtest_opts *o,
         }
         ri_buf_adds(&j, "}}\n");
     }
+    if (o->save && nrows) {
+        rc = save_backtest(ctx, o, from, to, rep->bt, rows, nrows);
+        if (rc)
+            goto out;
+    }
     rep->text = ri_buf_detach(&t, NULL);
     rep->json = ri_buf_detach(&j, NULL);
     *out = rep;
@@ -1319,5 +1416,6 @@ out:
     ri_buf_release(&t);
     ri_buf_release(&j);
     ri_forecast_report_free(rep);
+    ri_free(rows);
     return rc;
 }

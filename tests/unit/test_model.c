@@ -245,6 +245,59 @@ TEST(forecast_monte_carlo)
     ri_ctx_free(c);
 }
 
+static double q1(struct ri_ctx *c, const char *sql)
+{
+    struct ri_stmt *s = NULL;
+    double v = RI_NAN;
+    if (ri_stmt_prepare(c, ri_ctx_store(c), sql, &s) == RI_OK && ri_stmt_step(c, s) == RI_OK)
+        v = ri_stmt_f64(s, 0);
+    ri_stmt_free(s);
+    return v;
+}
+
+/* A short backtest (three weekly forecasts in 2026-Q1, a model fitted at the start of the
+ * quarter) goes to the store: the stored summary is the report's, its WAPE and coverage
+ * recomputed by SQL from the stored points agree, and each point's actual equals the
+ * revenue the deals table says was won in the quarter. */
+TEST(backtest_saved)
+{
+    struct ri_ctx *c = sim_store();
+    struct ri_backtest_opts o;
+    struct ri_forecast_report *r = NULL;
+    double won;
+    memset(&o, 0, sizeof(o));
+    o.model = fast_opts();
+    o.model.refit = 0;
+    o.every_days = 7;
+    o.sims = 500;
+    o.seed = 1;
+    o.save = 1;
+    REQUIRE(ri_parse_date("2026-01-01", 10, RI_DATE_ISO, &o.from) == RI_OK);
+    REQUIRE(ri_parse_date("2026-01-20", 10, RI_DATE_ISO, &o.to) == RI_OK);
+    REQUIRE(ri_backtest(c, &o, &r) == RI_OK);
+    CHECK_EQ_INT((long long)r->bt[0].n, 3);
+    CHECK_EQ_INT((long long)q1(c, "SELECT count(*) FROM backtest_runs"), 1);
+    CHECK_EQ_INT((long long)q1(c, "SELECT n FROM backtest_runs"), 3);
+    CHECK_NEAR(q1(c, "SELECT wape FROM backtest_runs"), r->bt[0].wape, 1e-12);
+    CHECK_NEAR(q1(c, "SELECT coverage FROM backtest_runs"), r->bt[0].coverage, 1e-12);
+    CHECK_NEAR(q1(c, "SELECT rep_wape FROM backtest_runs"), r->bt[1].wape, 1e-12);
+    CHECK_NEAR(q1(c, "SELECT sum(abs(forecast - actual)) / sum(actual) FROM backtest_points "
+                     "WHERE run_id = 1"),
+               r->bt[0].wape, 1e-9);
+    CHECK_NEAR(q1(c, "SELECT avg(p10 <= actual AND actual <= p90) FROM backtest_points "
+                     "WHERE run_id = 1"),
+               r->bt[0].coverage, 1e-12);
+    CHECK_EQ_INT((long long)q1(c, "SELECT count(DISTINCT period) FROM backtest_points"), 1);
+    CHECK_EQ_INT((long long)q1(c, "SELECT min(week) * 10 + max(week) FROM backtest_points"), 13);
+    won = q1(c, "SELECT sum(amount) FROM deals WHERE status = 'won' AND close_date >= "
+                "strftime('%s', '2026-01-01') AND close_date < strftime('%s', '2026-04-01')");
+    CHECK(won > 0);
+    CHECK_NEAR(q1(c, "SELECT max(actual) FROM backtest_points"), won, 0.01);
+    CHECK_NEAR(q1(c, "SELECT min(actual) FROM backtest_points"), won, 0.01);
+    ri_forecast_report_free(r);
+    ri_ctx_free(c);
+}
+
 /* A store of one shared data set under a mapping file. */
 static struct ri_ctx *dataset_store(const char *tag, const char *csv, const char *mapping)
 {
@@ -341,6 +394,7 @@ int main(void)
     RUN(calibration_since_training);
     RUN(explain_an_open_deal);
     RUN(forecast_monte_carlo);
+    RUN(backtest_saved);
     RUN(salvirt_kfold);
     RUN(sfdc_leakage_guard_names_post_outcome_columns);
     RUN(skygeni_no_reliable_signal);
