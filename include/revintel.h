@@ -534,12 +534,16 @@ struct ri_report_doc {
     char *html;     /* one self-contained file, Chart.js inlined */
     char *markdown; /* the same for e-mail and terminals */
     char *subject;
+    char *json;    /* the report's figures (sorted keys), for --format json */
+    ri_time as_of; /* the date the report is for */
 };
 void ri_report_doc_free(struct ri_report_doc *d);
 /* The executive report from the store's tables (diagnosis, scores, forecast, alerts). */
 ri_err ri_report(struct ri_ctx *ctx, const struct ri_report_opts *o,
                  struct ri_report_doc **out /* OUT */);
-/* Queues the report in the outbox for the named channels (comma-separated). */
+/* Queues the report in the outbox for the named channels (comma-separated; NULL: the
+ * config's [report] channels), under the idempotency key "report:<as-of date>:<channel>",
+ * so that sending the same report twice queues it once. now: RI_TIME_NONE for time(). */
 ri_err ri_report_send(struct ri_ctx *ctx, const struct ri_config *c, const struct ri_report_doc *d,
                       const char *channels, ri_time now);
 
