@@ -40,6 +40,7 @@ struct ri_config {
     char history_map[4096]; /* preset or mapping file for history files ("" automatic) */
     /* [model] */
     int retrain_days; /* `run` retrains when the active model is older (7); 0 never */
+    int trees;        /* boosting rounds of a retrain (300) */
     /* [forecast] */
     int monthly; /* period = month (1) or quarter (0) */
     int sims;    /* Monte Carlo paths (10,000) */

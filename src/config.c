@@ -224,6 +224,14 @@ static ri_err own_key(struct ri_config *c, const char *section, const char *name
     } else if (!strcasecmp(section, "model")) {
         if (!strcasecmp(name, "retrain_days"))
             return set_int(&c->retrain_days, value, 3650, "retrain_days", err, errsize);
+        if (!strcasecmp(name, "trees")) {
+            ri_err rc = set_int(&c->trees, value, 5000, "trees", err, errsize);
+            if (rc == RI_OK && c->trees < 1) {
+                snprintf(err, errsize, "trees must be at least 1");
+                return RI_ERR_INVALID;
+            }
+            return rc;
+        }
     } else if (!strcasecmp(section, "forecast")) {
         if (!strcasecmp(name, "period")) {
             if (!strcasecmp(value, "quarter") || !strcasecmp(value, "month")) {
@@ -339,6 +347,7 @@ ri_err ri_config_load(struct ri_ctx *ctx, const char *path, struct ri_config **o
 
     *out = NULL;
     c->retrain_days = 7;
+    c->trees = 300;
     c->sims = 10000;
     c->stale_days = 3;
     c->alerts = ri_alerts_conf_new();
@@ -396,8 +405,8 @@ char *ri_config_describe(const struct ri_config *c)
         ri_buf_addf(&b, "  mapping: %s; history mapping: %s\n",
                     c->mapping[0] ? c->mapping : "automatic",
                     c->history_map[0] ? c->history_map : "automatic");
-    ri_buf_addf(&b, "model: retrain when older than %d days%s\n", c->retrain_days,
-                c->retrain_days ? "" : " (never)");
+    ri_buf_addf(&b, "model: retrain when older than %d days%s, %d trees\n", c->retrain_days,
+                c->retrain_days ? "" : " (never)", c->trees);
     ri_buf_addf(&b, "forecast: by %s, %d paths\n", c->monthly ? "month" : "quarter", c->sims);
     ri_buf_addf(&b, "stale data: after %d days without a new export\n", c->stale_days);
     ri_alerts_conf_describe(c->alerts, &b);
