@@ -505,6 +505,9 @@ ri_err ri_alerts_run(struct ri_ctx *ctx, const struct ri_alerts_opts *o,
                      struct ri_alerts_report **out /* OUT */);
 /* Snoozes an alert key (for every recipient) until a date, with a reason. */
 ri_err ri_alerts_snooze(struct ri_ctx *ctx, const char *key, ri_time until, const char *reason);
+/* The alerts recorded on the newest as-of date and the days before it (days 0: that
+ * date alone), with their status and snoozes: text and JSON (owned by the caller). */
+ri_err ri_alerts_list(struct ri_ctx *ctx, int days, char **text /* OUT */, char **json /* OUT */);
 
 /* ------------------------------------------------------------------ outbox */
 

@@ -32,6 +32,11 @@ bool ri_store_writable(struct ri_store *st);
 /* How long a statement waits for another connection's lock before failing busy
  * (milliseconds; the store opens with 10000). */
 void ri_store_busy_timeout(struct ri_store *st, int ms);
+/* A time limit for what runs on st from now: a statement still running ms milliseconds
+ * later is interrupted and fails (RI_ERR_STORE, "interrupted"); so is one running when
+ * ri_interrupted is set. 0 clears the limit. For queries written by users (custom alert
+ * rules), on a connection of their own. */
+void ri_store_set_deadline(struct ri_store *st, int ms);
 
 ri_err ri_stmt_prepare(struct ri_ctx *ctx, struct ri_store *st, const char *sql,
                        struct ri_stmt **out /* OUT */);

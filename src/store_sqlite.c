@@ -30,6 +30,7 @@ struct ri_store {
     int version;
     int in_tx;
     char *path;
+    struct timespec deadline; /* ri_store_set_deadline */
 };
 
 struct ri_stmt {
@@ -221,6 +222,34 @@ int ri_store_version(struct ri_store *st)
 void ri_store_busy_timeout(struct ri_store *st, int ms)
 {
     sqlite3_busy_timeout(st->db, ms);
+}
+
+static int past_deadline(void *ud)
+{
+    const struct ri_store *st = ud;
+    struct timespec now;
+    if (ri_interrupted)
+        return 1;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec > st->deadline.tv_sec ||
+           (now.tv_sec == st->deadline.tv_sec && now.tv_nsec >= st->deadline.tv_nsec);
+}
+
+void ri_store_set_deadline(struct ri_store *st, int ms)
+{
+    if (ms <= 0) {
+        sqlite3_progress_handler(st->db, 0, NULL, NULL);
+        return;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &st->deadline);
+    st->deadline.tv_sec += ms / 1000;
+    st->deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (st->deadline.tv_nsec >= 1000000000L) {
+        st->deadline.tv_sec++;
+        st->deadline.tv_nsec -= 1000000000L;
+    }
+    /* checked every 1,000 virtual-machine instructions: microseconds apart */
+    sqlite3_progress_handler(st->db, 1000, past_deadline, st);
 }
 
 bool ri_store_writable(struct ri_store *st)
