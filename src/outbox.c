@@ -1508,6 +1508,7 @@ static enum outcome send_http(const struct ri_channels_conf *c, const struct cha
     }
     if (ri_net_post(url, hdrs, nh, m->payload, m->len, c ? c->timeout : 10, &status, reply,
                     sizeof(reply), err, errsize) != RI_OK) {
+        scrub(err, &sec);
         prefix(err, errsize, target);
         oc = RETRY;
     } else if (status >= 200 && status < 300) {
@@ -1515,11 +1516,11 @@ static enum outcome send_http(const struct ri_channels_conf *c, const struct cha
     } else {
         /* the same bytes will be refused again: a bad or too large payload */
         int permanent = status == 400 || status == 413 || status == 415 || status == 422;
+        scrub(reply, &sec);
         snprintf(err, errsize, "HTTP %ld from %s%s%s%s", status, target, reply[0] ? ": " : "",
                  reply, permanent ? " (payload refused; not retried)" : "");
         oc = permanent ? PERMANENT : RETRY;
     }
-    scrub(err, &sec);
     return oc;
 }
 
@@ -1601,10 +1602,10 @@ static enum outcome send_smtp(const struct ri_channels_conf *c, const struct cha
     sm.len = m->len;
     sm.timeout_s = c ? c->timeout : 10;
     if (ri_net_smtp_send(&sm, err, errsize) != RI_OK) {
+        scrub(err, &sec);
         prefix(err, errsize, target);
         oc = RETRY;
     }
-    scrub(err, &sec);
     return oc;
 }
 
@@ -1874,7 +1875,7 @@ ri_err ri_outbox_deliver(struct ri_ctx *ctx, const struct ri_config *cfg, ri_tim
                 r->dead++;
             else
                 r->retried++;
-            ri_log(RI_LOG_WARN, "outbox: #%lld to '%s' failed (attempt %d of %d): %s",
+            ri_log(RI_LOG_DEBUG, "outbox: #%lld to '%s' failed (attempt %d of %d): %s",
                    (long long)m.id, m.channel, m.attempts, max, err);
             if (shown++ < 50) {
                 if (dead)
