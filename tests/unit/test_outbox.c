@@ -657,6 +657,59 @@ TEST(smtp_message)
     ri_channels_conf_free(c);
 }
 
+TEST(smtp_retry_and_tls)
+{
+    struct server s = {0};
+    struct ri_channels_conf *c;
+    struct ri_deliver_report *r;
+    json_t *caps;
+    char url[128], *txt;
+    static const char *const kv[] = {"channel.mail",   "type",     "smtp",
+                                     "channel.mail",   "url",      "${RI_TEST_SMTP2_URL}",
+                                     "channel.mail",   "from",     "revintel@example.com",
+                                     "channel.mail",   "username", "revintel",
+                                     "channel.mail",   "password", "${RI_TEST_SMTP2_PW}",
+                                     "channel.strict", "type",     "smtp",
+                                     "channel.strict", "url",      "${RI_TEST_SMTP2_URL}",
+                                     "channel.strict", "from",     "revintel@example.com",
+                                     "channel.strict", "starttls", "yes"};
+
+    fresh_store();
+    REQUIRE(server_start(&s, "smtp_sink.py", "fail:1") == 0);
+    snprintf(url, sizeof(url), "smtp://127.0.0.1:%d", s.port);
+    setenv("RI_TEST_SMTP2_URL", url, 1);
+    setenv("RI_TEST_SMTP2_PW", "smtpPASSWORDsecret", 1);
+    c = channels(kv, RI_ARRAY_SIZE(kv));
+    digest.address = "jane@example.com";
+    CHECK(ri_outbox_queue_digest(ctx, c, "mail", &digest, "m1", T0) == RI_OK);
+    /* the sink offers no STARTTLS: a channel that requires it must not send in the clear */
+    CHECK(ri_outbox_queue_digest(ctx, c, "strict", &digest, "m2", T0) == RI_OK);
+    digest.address = NULL;
+    /* the sink answers the first DATA with 451: retried, then accepted once */
+    r = deliver(c, T0);
+    CHECK_EQ_INT(r->retried, 2);
+    ri_deliver_report_free(r);
+    r = deliver(c, T0 + 60);
+    CHECK_EQ_INT(r->sent, 1);
+    CHECK_EQ_INT(r->retried, 1);
+    ri_deliver_report_free(r);
+    server_stop(&s);
+    caps = captures(&s);
+    CHECK_EQ_INT(json_array_size(caps), 2);
+    CHECK_EQ_INT(count_status(caps, 250), 1);
+    json_decref(caps);
+    txt = list_text("pending");
+    snprintf(url, sizeof(url), "last error: smtp://127.0.0.1:%d: ", s.port);
+    CHECK(strstr(txt, url) != NULL);
+    CHECK(strstr(txt, "STARTTLS") != NULL); /* libcurl: "STARTTLS not supported." */
+    CHECK(strstr(txt, "smtpPASSWORDsecret") == NULL);
+    ri_string_free(txt);
+    CHECK_EQ_INT(q("SELECT count(*) FROM outbox WHERE idem_key = 'm2' AND state = 'pending' AND "
+                   "attempts = 2"),
+                 1);
+    ri_channels_conf_free(c);
+}
+
 TEST(retry_then_once)
 {
     struct server s = {0};
@@ -1040,6 +1093,7 @@ int main(void)
     RUN(slack_payload);
     RUN(webhook_signed);
     RUN(smtp_message);
+    RUN(smtp_retry_and_tls);
     RUN(retry_then_once);
     RUN(dead_after_max);
     RUN(bad_request_dead_at_once);
