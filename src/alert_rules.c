@@ -1107,7 +1107,7 @@ static void rule_pipeline_created_falling(struct rules *r)
 {
     int qtr = quarterly(r);
     int32_t key = ri_period_key(r->env->as_of, qtr);
-    size_t n = ri_history_n_deals(r->h);
+    size_t n = ri_history_n_deals(r->h), n_open = 0;
     double amt[5] = {0, 0, 0, 0, 0}, cnt[5] = {0, 0, 0, 0, 0}, sq = 0, nsq = 0;
     double zlim = param(r, RI_RULE_PIPELINE_CREATED_FALLING, 0);
     double min_drop = param(r, RI_RULE_PIPELINE_CREATED_FALLING, 1);
@@ -1123,6 +1123,7 @@ static void rule_pipeline_created_falling(struct rules *r)
         double v = r->st.first_amount[i];
         if (!r->st.exists[i] || c == RI_TIME_NONE)
             continue;
+        n_open += r->st.status[i] == RI_STATUS_OPEN;
         if (first == RI_TIME_NONE || c < first)
             first = c;
         for (int k = 0; k < 5; k++) {
@@ -1138,9 +1139,16 @@ static void rule_pipeline_created_falling(struct rules *r)
             }
         }
     }
-    /* the store must reach back over all five periods */
+    /* the store must reach back over all five periods, and hold a pipeline: an export
+     * of closed deals alone lacks the deals created lately that are still open */
     if (first == RI_TIME_NONE || first > start[0] + 15 * RI_DAY || nsq < 1)
         return;
+    if (!n_open) {
+        note(r, "pipeline_created_falling",
+             "the store holds no open deal: only closed deals "
+             "were exported, pipeline created is not judged");
+        return;
+    }
     for (int k = 0; k < 4; k++)
         mean += amt[k] / 4;
     for (int k = 0; k < 4; k++)
