@@ -1194,10 +1194,13 @@ static ri_err mail_to(struct ri_ctx *ctx, const struct channel *ch, const char *
         snprintf(out, size, "%s", address);
         return RI_OK;
     }
-    if (!(ch->set & K_TO))
+    if (!(ch->set & K_TO) && recipient)
         return ri_fail(ctx, RI_ERR_INVALID,
-                       "recipient '%s' has no e-mail address and channel '%s' no 'to'",
-                       recipient ? recipient : "", ch->name);
+                       "recipient '%s' has no e-mail address and channel '%s' no 'to'", recipient,
+                       ch->name);
+    if (!(ch->set & K_TO))
+        return ri_fail(ctx, RI_ERR_INVALID, "channel '%s' needs 'to' to send this message",
+                       ch->name);
     if (ri_conf_expand(ch->to, out, size, err, sizeof(err)) != RI_OK)
         return ri_fail(ctx, RI_ERR_INVALID, "channel '%s' to: %s", ch->name, err);
     if (!addr_list_ok(out))
