@@ -753,6 +753,17 @@ static void json_lines(struct ri_buf *j, const char *name, const char *lines, in
     ri_buf_addc(j, ']');
 }
 
+/* Appends a title and the lines of text under it, indented. */
+static void add_indented(struct ri_buf *t, const char *title, const char *text)
+{
+    ri_buf_addf(t, "%s\n", title);
+    while (*text) {
+        size_t n = strcspn(text, "\n");
+        ri_buf_addf(t, "  %.*s\n", (int)n, text);
+        text += n + (text[n] == '\n');
+    }
+}
+
 /* Display order: severity, rule order, value (largest first), key, recipient. */
 struct shown {
     const struct ri_alert *a;
@@ -932,12 +943,11 @@ ri_err ri_alerts_run(struct ri_ctx *ctx, const struct ri_alerts_opts *o,
     if (dtext.len)
         ri_buf_addf(&t, "Digests (%zu):\n%s", digests, dtext.buf);
     if (failed.len)
-        ri_buf_addf(&t, "Digests not queued (their alerts are recorded as not sent):\n%s",
-                    failed.buf);
+        add_indented(&t, "Digests not queued (their alerts are recorded as not sent):", failed.buf);
     if (errors.len)
-        ri_buf_addf(&t, "Rules that failed (the others ran):\n%s", errors.buf);
+        add_indented(&t, "Rules that failed (the others ran):", errors.buf);
     if (notes.len)
-        ri_buf_addf(&t, "Not judged:\n%s", notes.buf);
+        add_indented(&t, "Not judged:", notes.buf);
 
     ri_buf_adds(&j, "{\"alerts\":[");
     for (size_t i = 0; i < list.n; i++) {
