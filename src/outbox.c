@@ -762,6 +762,8 @@ static void slack_header(struct w *p, struct w *tmp, const char *title)
     size_t n = utf8_chars(t, SLACK_HEADER);
     if (t[n])
         tmp->b.buf[n] = '\0';
+    if (!t[0])
+        t = "revintel"; /* Slack refuses an empty header */
     w_adds(p, "{\"type\":\"header\",\"text\":{\"type\":\"plain_text\",\"text\":");
     w_json(p, t);
     w_adds(p, ",\"emoji\":true}}");
@@ -853,7 +855,7 @@ static ri_err render_slack_doc(const char *subject, const char *text, struct w *
         size_t left = strlen(s), n = left;
         if (sections + 2 == SLACK_BLOCKS) {
             w_reset(&sec);
-            w_adds(&sec, "_(cut here: the rest is in the e-mail)_");
+            w_adds(&sec, "_(cut: the text is longer than one Slack message holds)_");
             slack_section(p, &sec);
             break;
         }
@@ -875,7 +877,7 @@ static ri_err render_slack_doc(const char *subject, const char *text, struct w *
                 }
             }
             if (n == 0)
-                n = k;
+                n = k ? k : 1;
         }
         w_reset(&sec);
         w_addn(&sec, s, n);
@@ -1394,7 +1396,7 @@ out:
 /* A message as it is sent. */
 struct msg {
     int64_t id;
-    char idem_key[512];
+    char idem_key[1024];
     char channel[64];
     char ctype[64];
     char *payload;
@@ -1475,8 +1477,8 @@ static void prefix(char *err, size_t errsize, const char *target)
 static enum outcome send_http(const struct ri_channels_conf *c, const struct channel *ch,
                               const struct msg *m, char *err, size_t errsize)
 {
-    char url[2048], secret[512], target[512], reply[160], key[1600], sig[RI_SHA256_HEX + 7];
-    char keyhdr[1700], sighdr[128];
+    char url[2048], secret[512], target[512], reply[160], key[3100], sig[RI_SHA256_HEX + 7];
+    char keyhdr[3200], sighdr[128];
     const char *hdrs[3];
     struct secrets sec = {{url, secret, NULL, NULL}, 2};
     size_t nh = 0;

@@ -94,14 +94,16 @@ static json_t *captures(const struct server *s)
 {
     json_t *arr = json_array();
     FILE *f = fopen(s->capture, "r");
-    char line[1 << 16];
+    char *line = NULL;
+    size_t cap = 0;
     if (!f)
         return arr;
-    while (fgets(line, sizeof(line), f)) {
+    while (getline(&line, &cap, f) > 0) {
         json_t *o = json_loads(line, 0, NULL);
         if (o)
             json_array_append_new(arr, o);
     }
+    free(line);
     fclose(f);
     return arr;
 }
@@ -215,6 +217,12 @@ static struct ri_channels_conf *channels(const char *const *kv, size_t n)
         abort();
     }
     return c;
+}
+
+static void fx_append(struct ri_buf *b, const char *s)
+{
+    if (ri_buf_adds(b, s) != RI_OK)
+        abort();
 }
 
 static void fresh_store(void)
@@ -428,6 +436,7 @@ TEST(slack_payload)
     struct ri_alert_item many[60];
     struct ri_digest big;
     json_t *caps, *body, *blocks;
+    struct ri_buf doc = RI_BUF_INIT, big_doc = RI_BUF_INIT;
     char url[256];
     static const char *const kv[] = {"channel.sales-slack", "type", "slack",
                                      "channel.sales-slack", "url",  "${RI_TEST_SLACK_URL}"};
@@ -446,15 +455,63 @@ TEST(slack_payload)
     big.items = many;
     big.n_items = 60;
     CHECK(ri_outbox_queue_digest(ctx, c, "sales-slack", &big, "digest:big", T0) == RI_OK);
+    /* a document: 400 lines of 100 bytes, "&" in each (escaped to 5 bytes) */
+    for (size_t i = 0; i < 400; i++) {
+        char line[128];
+        snprintf(line, sizeof(line), "%03zu %s\n", i,
+                 "R&D pipeline line ................................................"
+                 "..........................");
+        fx_append(&doc, line);
+    }
+    CHECK(ri_outbox_queue_document(ctx, c, "sales-slack", NULL, "Weekly", doc.buf, NULL,
+                                   "report:slack", T0) == RI_OK);
+    /* six times that (about 300 KB escaped) cannot fit 48 sections of 3,000 bytes */
+    for (int i = 0; i < 6; i++)
+        fx_append(&big_doc, doc.buf);
+    CHECK(ri_outbox_queue_document(ctx, c, "sales-slack", NULL, "Weekly", big_doc.buf, NULL,
+                                   "report:slack:big", T0) == RI_OK);
     r = deliver(c, T0);
-    CHECK_EQ_INT(r->attempted, 2);
-    CHECK_EQ_INT(r->sent, 2);
+    CHECK_EQ_INT(r->attempted, 4);
+    CHECK_EQ_INT(r->sent, 4);
     CHECK_EQ_INT(r->pending, 0);
     ri_deliver_report_free(r);
     server_stop(&s);
 
     caps = captures(&s);
-    REQUIRE(json_array_size(caps) == 2);
+    REQUIRE(json_array_size(caps) == 4);
+    /* the document: sections of at most 3,000 bytes, cut at line ends, which put back
+     * together are the text with & escaped; 400 x 104 bytes = 41,600 bytes fit in 48 */
+    body = json_loads(cap_str(caps, 2, "body"), 0, NULL);
+    blocks = json_object_get(body, "blocks");
+    REQUIRE(json_array_size(blocks) > 2);
+    {
+        struct ri_buf joined, want;
+        ri_buf_init(&joined, 0);
+        ri_buf_init(&want, 0);
+        for (size_t i = 1; i < json_array_size(blocks); i++) {
+            const char *t = json_string_value(
+                json_object_get(json_object_get(json_array_get(blocks, i), "text"), "text"));
+            REQUIRE(t != NULL);
+            CHECK(strlen(t) <= 3000);
+            CHECK(t[strlen(t) - 1] == '\n');
+            ri_buf_adds(&joined, t);
+        }
+        for (const char *p = doc.buf; *p; p++)
+            ri_buf_adds(&want, *p == '&' ? "&amp;" : (char[]){*p, 0});
+        CHECK_STR(joined.buf, want.buf);
+        ri_buf_release(&joined);
+        ri_buf_release(&want);
+    }
+    json_decref(body);
+    body = json_loads(cap_str(caps, 3, "body"), 0, NULL);
+    blocks = json_object_get(body, "blocks");
+    CHECK_EQ_INT(json_array_size(blocks), 50);
+    CHECK_STR(json_string_value(
+                  json_object_get(json_object_get(json_array_get(blocks, 49), "text"), "text")),
+              "_(cut: the text is longer than one Slack message holds)_");
+    json_decref(body);
+    ri_buf_release(&doc);
+    ri_buf_release(&big_doc);
     CHECK_STR(cap_str(caps, 0, "path"), "/services/T000/B000/xoxTOKENsecret42");
     CHECK_STR(cap_header(caps, 0, "Content-Type"), "application/json");
     CHECK_STR(cap_str(caps, 0, "body"), slack_expected);
