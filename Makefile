@@ -42,7 +42,8 @@ FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz-replay/%)
 LIB      := $(BUILD)/librevintel.a
 BIN      := $(BUILD)/revintel
 
-.PHONY: all deps demo test check check-asan unit golden datasets fuzz fuzz-replay bench lint fmt \
+.PHONY: all deps demo test check check-asan unit golden datasets browser report-shot fuzz \
+        fuzz-replay bench lint fmt \
         check-symbols clean install
 all: $(BIN)
 
@@ -79,7 +80,7 @@ demo: deps
 test: deps
 	$(MAKE) check-asan DEVELOPER=1
 
-check: unit golden datasets fuzz-replay
+check: unit golden datasets fuzz-replay browser
 
 check-asan:
 	$(MAKE) check SANITIZE=address,undefined
@@ -92,6 +93,14 @@ golden: $(BIN)
 
 datasets: $(BIN)
 	@sh tests/run_datasets.sh $(BIN)
+
+# the HTML report in headless Chromium (tests/run_browser.sh)
+browser: $(BIN)
+	@sh tests/run_browser.sh $(BIN)
+
+# the weekly report of a simulated store as a PNG, to look at; prints its path
+report-shot: $(BIN)
+	@sh tests/run_browser.sh $(BIN) --shot
 
 fuzz-replay: $(FUZZ_REPLAY)
 	@sh tests/fuzz/run_replay.sh $(BUILD)/fuzz-replay
