@@ -550,6 +550,53 @@ ri_err ri_report(struct ri_ctx *ctx, const struct ri_report_opts *o,
 ri_err ri_report_send(struct ri_ctx *ctx, const struct ri_config *c, const struct ri_report_doc *d,
                       const char *channels, ri_time now);
 
+/* ------------------------------------------------------------------ the daily job */
+
+/* The steps of `revintel run`, in order. */
+enum ri_run_step_id {
+    RI_STEP_INGEST = 0, /* new files of the drop folder */
+    RI_STEP_DIAGNOSE,   /* the diagnosis tables */
+    RI_STEP_TRAIN,      /* when there is no model, or it is older than retrain_days */
+    RI_STEP_SCORE,      /* every open deal */
+    RI_STEP_FORECAST,   /* current and next period */
+    RI_STEP_ALERTS,     /* rules, digests into the outbox */
+    RI_STEP_DELIVER,    /* one pass over the outbox */
+    RI_STEP__COUNT
+};
+struct ri_run_step {
+    char name[16];
+    char status[16]; /* "ok", "skipped" (up to date), "failed", "not run" */
+    double seconds;
+    int64_t count; /* files ingested, deals scored, alerts queued, messages sent ... */
+    char detail[512];
+};
+/* Called when a step starts (done 0) and when it ends (done 1), for progress. */
+typedef void (*ri_run_step_fn)(const struct ri_run_step *step, int index, int done, void *ud);
+struct ri_run_opts {
+    const struct ri_config *config;
+    ri_time now;    /* the run's clock (cooldowns, retries, model age); NONE: time() */
+    int force;      /* redo every step even where the data has not changed */
+    int no_deliver; /* queue alerts but do not send */
+    ri_run_step_fn on_step;
+    void *ud;
+};
+struct ri_run_report {
+    int64_t run_id;
+    struct ri_run_step steps[RI_STEP__COUNT];
+    int failed;     /* steps that failed */
+    char *briefing; /* a few lines for people: headline, forecast, alerts */
+    char *json;
+};
+void ri_run_report_free(struct ri_run_report *r);
+/* The daily job on the open store (DESIGN §7): each step is recorded in run_steps with its
+ * time and counts; a step that fails is reported and the next steps still run on what the
+ * store holds. Steps whose inputs have not changed since they last succeeded are skipped,
+ * so a second run on the same data changes nothing and sends nothing twice. Only one run
+ * at a time per store (RI_ERR_STORE otherwise). Returns RI_OK when the run itself could be
+ * done, even with failed steps (see failed). */
+ri_err ri_run(struct ri_ctx *ctx, const struct ri_run_opts *o,
+              struct ri_run_report **out /* OUT */);
+
 /* ------------------------------------------------------------------ simulator */
 
 struct ri_sim_opts {

@@ -1,6 +1,8 @@
 #!/bin/sh
 # Runs every unit-test binary given; prints each one's closing line and a total.
 # Tests run from the repository root so they can read tests/data and ../shared/data.
+# OpenMP threads wait passively: spinning ones slow a busy machine many times over
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 pass=0; fail=0; status=0
 for t in "$@"; do
     out=$("$t" 2>&1); rc=$?
