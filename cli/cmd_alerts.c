@@ -100,6 +100,21 @@ static int cmd_list(int argc, char **argv, struct cli_global *g)
     return code;
 }
 
+static void put_json_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            printf("\\%c", ch);
+        else if (ch < 0x20)
+            printf("\\u%04x", ch);
+        else
+            putchar(ch);
+    }
+    putchar('"');
+}
+
 static int cmd_snooze(int argc, char **argv, struct cli_global *g)
 {
     static const struct option opts[] = {{"until", required_argument, NULL, 'u'},
@@ -147,7 +162,11 @@ static int cmd_snooze(int argc, char **argv, struct cli_global *g)
         } else {
             ri_format_date(until, d, sizeof(d));
             if (g->format == FMT_JSON) {
-                printf("{\"key\":\"%s\",\"snoozed_until\":\"%s\"}\n", key, d);
+                fputs("{\"key\":", stdout);
+                put_json_str(key);
+                fputs(",\"reason\":", stdout);
+                put_json_str(reason);
+                printf(",\"snoozed_until\":\"%s\"}\n", d);
             } else {
                 printf("Snoozed %s until %s for every recipient: %s\n", key, d, reason);
             }

@@ -1335,7 +1335,9 @@ static ri_err rule_drift(struct rules *r)
             psi = ri_psi(p, np, q, nq);
     }
     /* calibration: each deal's first score by this model against how it closed since */
-    np = 0;
+    ri_free(p);
+    p = NULL;
+    np = cp = 0;
     rc = ri_stmt_prepare(ctx, r->env->store,
                          "SELECT min(r.as_of), s.p_win, d.status FROM scores s JOIN score_runs r "
                          "ON r.id = s.run_id JOIN deals d ON d.id = s.deal_id WHERE r.model_id = "

@@ -865,7 +865,8 @@ ri_err ri_alerts_run(struct ri_ctx *ctx, const struct ri_alerts_opts *o,
         if (rc)
             goto out;
     }
-    qsort(list.v, list.n, sizeof(*list.v), cmp_alert);
+    if (list.n)
+        qsort(list.v, list.n, sizeof(*list.v), cmp_alert);
     rc = decide(ctx, st, a, as_of, now, &list);
     if (rc)
         goto out;
