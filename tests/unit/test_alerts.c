@@ -337,6 +337,43 @@ TEST(thresholds_from_the_configuration)
     cleanup(c, conf);
 }
 
+/* System rules. The ten won deals, scored 0.10 by the active model on 06-29, all won:
+ * the calibration since then is off by |0.10 - 1.00| = 0.90 > 0.1 over 10 >= min_closed
+ * 5 deals: drift. On 07-10 the newest export (06-30) is 10 days old > 3: stale_data.
+ * Both go to leadership (no admin configured). */
+TEST(system_rules)
+{
+    struct ri_ctx *c = deal_store();
+    struct ri_config *conf = config(c, "[rule.drift]\nmin_closed = 5\n");
+    struct ri_alerts_opts o;
+    struct ri_alerts_report *r = NULL;
+    exec(c, "INSERT INTO models(id, created_at, kind, active, features) VALUES (1, 0, 'risk', 1, "
+            "''); UPDATE score_runs SET model_id = 1; INSERT INTO scores(run_id, deal_id, p_win, "
+            "tier) SELECT 1, id, 0.10, 'high risk' FROM deals WHERE status = 'won'");
+    memset(&o, 0, sizeof(o));
+    o.config = conf;
+    o.as_of = date("2026-06-30");
+    o.now = date("2026-07-10");
+    o.dry_run = 1;
+    REQUIRE(ri_alerts_run(c, &o, &r) == RI_OK);
+    CHECK(strstr(r->json, "\"key\":\"drift:model\"") != NULL);
+    CHECK(strstr(r->json, "on the 10 scored deals that closed since is off (expected calibration "
+                          "error 0.900") != NULL);
+    CHECK(strstr(r->json, "\"key\":\"stale_data:store\"") != NULL);
+    CHECK(strstr(r->json, "The newest export in the store is of 2026-06-30, 10 days ago") != NULL);
+    CHECK(strstr(r->text, "-> leadership (leadership)") != NULL);
+    ri_alerts_report_free(r);
+    /* a day after the export: neither */
+    o.now = date("2026-07-01");
+    exec(c, "UPDATE scores SET p_win = 1.0 WHERE run_id = 1 AND deal_id IN (SELECT id FROM deals "
+            "WHERE status = 'won')");
+    REQUIRE(ri_alerts_run(c, &o, &r) == RI_OK);
+    CHECK(strstr(r->json, "drift:model") == NULL);
+    CHECK(strstr(r->json, "stale_data:store") == NULL);
+    ri_alerts_report_free(r);
+    cleanup(c, conf);
+}
+
 /* ------------------------------------------------------------------ state and digests */
 
 static const char channels_conf[] = "[channel.log]\ntype = file\npath = out.jsonl\n"
@@ -750,6 +787,7 @@ int main(void)
     BEGIN("test_alerts");
     RUN(deal_rules_fire_on_planted_deals_only);
     RUN(thresholds_from_the_configuration);
+    RUN(system_rules);
     RUN(cooldown_and_digests);
     RUN(snooze_until_a_date);
     RUN(rerun_same_day_changes_nothing);
