@@ -2106,8 +2106,12 @@ static void html_doc(struct w *w, const struct rdata *r, const char *title, cons
     h_zombies(w, r);
     h_alerts(w, r);
     w_adds(w, "<footer>revintel " RI_VERSION ": built from the store's tables");
-    if (r->diag_run)
+    if (r->diag_run && r->diag_as_of != RI_TIME_NONE) {
+        ri_format_date(r->diag_as_of, d, sizeof(d));
+        w_addf(w, "; diagnosis as of %s (run %lld)", d, (long long)r->diag_run);
+    } else if (r->diag_run) {
         w_addf(w, "; diagnosis run %lld", (long long)r->diag_run);
+    }
     if (r->score_run)
         w_addf(w, "; score run %lld", (long long)r->score_run);
     if (r->n_fc) {
