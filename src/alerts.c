@@ -310,8 +310,8 @@ const char *ri_alerts_admin(const struct ri_alerts_conf *a)
 /* Calls fn for each channel name of a list ("a, b"); stops at the first non-zero. */
 static int each_channel(const char *list, int (*fn)(void *ud, const char *name), void *ud)
 {
-    const char *p = list;
-    while (p && *p) {
+    const char *p = list ? list : "";
+    while (*p) {
         char name[128];
         const char *e;
         size_t len;
