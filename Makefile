@@ -42,7 +42,7 @@ FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz-replay/%)
 LIB      := $(BUILD)/librevintel.a
 BIN      := $(BUILD)/revintel
 
-.PHONY: all deps demo test check check-asan unit golden datasets browser report-shot fuzz \
+.PHONY: all deps demo test check check-asan unit golden datasets http browser report-shot fuzz \
         fuzz-replay bench lint fmt \
         check-symbols clean install
 all: $(BIN)
@@ -80,7 +80,7 @@ demo: deps
 test: deps
 	$(MAKE) check-asan DEVELOPER=1
 
-check: unit golden datasets fuzz-replay browser
+check: unit golden datasets fuzz-replay http browser
 
 check-asan:
 	$(MAKE) check SANITIZE=address,undefined
@@ -93,6 +93,10 @@ golden: $(BIN)
 
 datasets: $(BIN)
 	@sh tests/run_datasets.sh $(BIN)
+
+# the daily job against real receivers on 127.0.0.1 (tests/run_http.sh)
+http: $(BIN)
+	@sh tests/run_http.sh $(BIN)
 
 # the HTML report in headless Chromium (tests/run_browser.sh)
 browser: $(BIN)
