@@ -1,10 +1,11 @@
 /*
  * cmd_demo.c - `revintel demo`: the whole job on a simulated pipeline, end to end.
  *
- * It writes a simulated CRM export into a folder (a new temporary one unless --dir is
- * given), creates a store there, ingests the four files, and prints what the store
- * now knows: the ingest summaries, the data-quality report, the pipeline replayed as of
- * the end of each of the last quarters by the as-of engine, and the diagnosis headline.
+ * It writes a simulated CRM export into the drop folder of a new workspace (a temporary
+ * folder unless --dir is given), writes a revintel.conf that points at it with alerts
+ * going to a file channel, runs the daily job (`revintel run`: ingest, diagnose, train,
+ * score, forecast, alerts, delivery), writes the weekly report, and prints the briefing,
+ * the steps and where everything is. Step times are left out so the output is stable.
  */
 #include "cli.h"
 
@@ -16,51 +17,28 @@
 
 static const char usage_text[] =
     "usage: revintel demo [--deals N] [--seed S] [--dir DIR]\n\n"
-    "Simulates a pipeline (default 20000 deals), ingests it into a new store in DIR (default\n"
-    "a new temporary folder) and prints what revintel makes of it.\n";
+    "The whole daily job on a simulated pipeline: simulates a CRM export (default 20000\n"
+    "deals) into DIR/drop (DIR: a new temporary folder by default), writes DIR/revintel.conf,\n"
+    "runs `revintel run` on it (ingest, diagnose, train, score, forecast, alerts into\n"
+    "DIR/alerts.jsonl) and writes the weekly report to DIR/report.html and DIR/report.md.\n";
 
-static int ingest_one(struct ri_ctx *ctx, const char *dir, const char *file,
-                      enum ri_ingest_kind kind, ri_time as_of)
+static int write_text(const char *path, const char *text)
 {
-    char path[4096];
-    struct ri_ingest_opts io = RI_INGEST_OPTS_INIT;
-    struct ri_ingest_report rep;
-    ri_err rc;
-    snprintf(path, sizeof(path), "%s/%s", dir, file);
-    io.kind = kind;
-    io.path = path;
-    io.as_of = as_of;
-    rc = ri_ingest(ctx, &io, &rep);
-    if (rc)
-        return cli_fail(ctx, rc);
-    printf("   %-18s %9llu rows read = %9llu accepted + %llu quarantined\n", file,
-           (unsigned long long)rep.rows_read, (unsigned long long)rep.rows_accepted,
-           (unsigned long long)rep.rows_quarantined);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return cli_error(EXIT_RUNTIME, "cannot write '%s': %s", path, strerror(errno));
+    fputs(text, f);
+    if (fclose(f) != 0)
+        return cli_error(EXIT_RUNTIME, "cannot write '%s': %s", path, strerror(errno));
     return EXIT_OK;
 }
 
-/* t itself, preceded by the last days of the n - 1 quarters before it. */
-static void quarter_ends(ri_time t, ri_time *out, int n)
+static void on_step(const struct ri_run_step *s, int index, int done, void *ud)
 {
-    char d[16];
-    int y, m;
-    ri_format_date(t, d, sizeof(d));
-    y = (d[0] - '0') * 1000 + (d[1] - '0') * 100 + (d[2] - '0') * 10 + (d[3] - '0');
-    m = (d[5] - '0') * 10 + (d[6] - '0');
-    m = (m - 1) / 3 * 3 + 1; /* first month of t's quarter */
-    out[n - 1] = t;
-    for (int i = n - 2; i >= 0; i--) {
-        char q[32];
-        ri_time first;
-        snprintf(q, sizeof(q), "%04d-%02d-01", y, m);
-        ri_parse_date(q, strlen(q), RI_DATE_ISO, &first);
-        out[i] = first - RI_DAY; /* the day before the quarter starts */
-        m -= 3;
-        if (m < 1) {
-            m += 12;
-            y--;
-        }
-    }
+    (void)ud;
+    if (done)
+        printf("   [%d/%d] %-8s %-7s %s\n", index + 1, RI_STEP__COUNT, s->name, s->status,
+               s->detail);
 }
 
 CMD(demo)
@@ -72,19 +50,18 @@ CMD(demo)
                                          {NULL, 0, NULL, 0}};
     struct ri_sim_opts so = RI_SIM_OPTS_INIT;
     struct ri_sim_report sr;
-    struct ri_quality_report qr;
-    struct ri_history *h = NULL;
-    struct ri_asof_state st;
-    struct ri_asof_summary sum[5];
     struct ri_ctx *ctx = ri_ctx_new();
-    char dir[4096], db[4200], tmpl[] = "/tmp/revintel-demo-XXXXXX";
+    struct ri_config *conf = NULL;
+    struct ri_run_opts ro;
+    struct ri_run_report *rr = NULL;
+    struct ri_report_opts po;
+    struct ri_report_doc *doc = NULL;
+    char dir[4096], path[4200], drop[4200], tmpl[] = "/tmp/revintel-demo-XXXXXX";
     const char *want_dir = NULL;
     struct cli_global g2 = *g;
     int c, code = EXIT_OK;
     ri_err rc;
-    ri_time ends[5];
 
-    memset(&st, 0, sizeof(st));
     while ((c = getopt_long(argc, argv, "n:s:d:h", opts, NULL)) != -1) {
         switch (c) {
         case 'n':
@@ -122,8 +99,9 @@ CMD(demo)
         so.as_of = g->now;
     else
         ri_parse_date("2026-06-30", 10, RI_DATE_ISO, &so.as_of);
-    so.outdir = dir;
-    printf("1. simulating %llu deals into %s\n", (unsigned long long)so.deals, dir);
+    snprintf(drop, sizeof(drop), "%s/drop", dir);
+    so.outdir = drop;
+    printf("1. simulating %llu deals: a CRM export in %s\n", (unsigned long long)so.deals, drop);
     rc = ri_simulate(ctx, &so, &sr);
     if (rc) {
         code = cli_fail(ctx, rc);
@@ -133,96 +111,72 @@ CMD(demo)
            (unsigned long long)sr.deals, (unsigned long long)sr.open, (unsigned long long)sr.won,
            (unsigned long long)sr.lost, (unsigned long long)sr.zombies,
            (unsigned long long)sr.history_rows);
-    snprintf(db, sizeof(db), "%s/revintel.db", dir);
-    g2.db = db;
-    printf("2. ingesting into %s\n", db);
-    if ((code = cli_open_store(ctx, &g2, RI_OPEN_CREATE)) != 0 ||
-        (code = ingest_one(ctx, dir, "opportunities.csv", RI_KIND_OPPORTUNITIES, so.as_of)) ||
-        (code = ingest_one(ctx, dir, "stage_history.csv", RI_KIND_HISTORY, so.as_of)) ||
-        (code = ingest_one(ctx, dir, "accounts.csv", RI_KIND_ACCOUNTS, so.as_of)) ||
-        (code = ingest_one(ctx, dir, "tickets.csv", RI_KIND_TICKETS, so.as_of)))
+
+    snprintf(path, sizeof(path), "%s/revintel.conf", dir);
+    code = write_text(path, "# written by `revintel demo`: the daily job on the simulated export\n"
+                            "[store]\ndb = revintel.db\n"
+                            "[sources]\ndrop_dir = drop\n"
+                            "[channel.file]\ntype = file\npath = alerts.jsonl\n"
+                            "[recipients]\ndefault_channels = file\n"
+                            "[report]\nchannels = file\n");
+    if (code)
         goto out;
-    rc = ri_quality(ctx, 0, &qr);
+    g2.config = path;
+    code = cli_load_config(ctx, &g2, &conf);
+    if (code)
+        goto out;
+    snprintf(path, sizeof(path), "%s/revintel.db", dir);
+    g2.db = path;
+    code = cli_open_store(ctx, &g2, RI_OPEN_CREATE);
+    if (code)
+        goto out;
+    printf("2. the daily job (revintel --config %s/revintel.conf run):\n", dir);
+    memset(&ro, 0, sizeof(ro));
+    ro.config = conf;
+    ro.now = g->now;
+    ro.on_step = on_step;
+    rc = ri_run(ctx, &ro, &rr);
     if (rc) {
         code = cli_fail(ctx, rc);
         goto out;
     }
-    printf("3. data quality: %llu rows read = %llu accepted + %llu quarantined; "
-           "%llu deals, %llu events\n",
-           (unsigned long long)qr.rows_read, (unsigned long long)qr.rows_accepted,
-           (unsigned long long)qr.rows_quarantined, (unsigned long long)qr.deals,
-           (unsigned long long)qr.events);
-    rc = ri_history_load(ctx, &h);
-    if (!rc)
-        rc = ri_asof_state_init(&st, h);
+    printf("3. briefing:\n");
+    {
+        const char *p = rr->briefing;
+        while (*p) {
+            const char *e = strchr(p, '\n');
+            size_t n = e ? (size_t)(e - p) : strlen(p);
+            printf("   %.*s\n", (int)n, p);
+            p += n + (e != NULL);
+        }
+    }
+    memset(&po, 0, sizeof(po));
+    po.config = conf;
+    po.as_of = RI_TIME_NONE;
+    po.days = 7;
+    rc = ri_report(ctx, &po, &doc);
     if (rc) {
         code = cli_fail(ctx, rc);
         goto out;
     }
-    printf("4. the pipeline as it stood at the end of each quarter (as-of engine):\n");
-    printf("   %-10s %8s %8s %12s %8s %8s %14s\n", "as of", "deals", "open", "open amount", "late",
-           "won", "won amount");
-    quarter_ends(so.as_of, ends, 5);
-    for (int i = 0; i < 5; i++) {
-        char d[16];
-        ri_asof(h, ends[i], &st);
-        ri_asof_summarize(&st, &sum[i]);
-        ri_format_date(ends[i], d, sizeof(d));
-        printf("   %-10s %8llu %8llu %12.0f %8llu %8llu %14.0f\n", d,
-               (unsigned long long)sum[i].existing, (unsigned long long)sum[i].open,
-               sum[i].open_amount, (unsigned long long)sum[i].open_late,
-               (unsigned long long)sum[i].won, sum[i].won_amount);
-    }
-    {
-        /* what a sales leader asks first: why is the win rate moving? */
-        struct ri_diagnose_opts dopt = RI_DIAGNOSE_OPTS_INIT;
-        struct ri_diagnosis *dg = NULL;
-        dopt.as_of = so.as_of;
-        rc = ri_diagnose(ctx, &dopt, &dg);
-        if (!rc)
-            rc = ri_diagnosis_save(ctx, dg);
-        if (rc) {
-            ri_diagnosis_free(dg);
-            code = cli_fail(ctx, rc);
-            goto out;
-        }
-        printf("5. diagnosis (revintel --db %s diagnose for the whole briefing):\n   %s\n", db,
-               ri_diagnosis_headline(dg));
-        ri_diagnosis_free(dg);
-    }
-    {
-        /* which open deals look like lost ones, and what the period will bring */
-        struct ri_model_opts mo = RI_MODEL_OPTS_INIT;
-        struct ri_forecast_opts fo = RI_FORECAST_OPTS_INIT;
-        struct ri_model_report *tr = NULL, *scr = NULL;
-        struct ri_forecast_report *fr = NULL;
-        mo.as_of = fo.as_of = so.as_of;
-        rc = ri_train(ctx, &mo, &tr);
-        if (!rc)
-            rc = ri_score(ctx, &mo, NULL, &scr);
-        if (!rc)
-            rc = ri_forecast(ctx, &fo, &fr);
-        if (rc) {
-            code = cli_fail(ctx, rc);
-        } else {
-            printf("6. risk model (revintel train / evaluate): AUC %.3f on the deals open 180 "
-                   "days before, judged by what happened to them\n",
-                   tr->auc);
-            printf("7. scores (revintel score, explain DEAL): %s", scr->text);
-            printf("8. forecast (revintel forecast, backtest):\n%s", fr->text);
-        }
-        ri_model_report_free(tr);
-        ri_model_report_free(scr);
-        ri_forecast_report_free(fr);
-        if (code)
-            goto out;
-    }
-    printf("\nstore: %s (query it with sqlite3; views v_deals, v_deal_events, v_scores; "
-           "tables diag_*, forecast_*)\n",
-           db);
+    snprintf(path, sizeof(path), "%s/report.html", dir);
+    if ((code = write_text(path, doc->html)) != 0)
+        goto out;
+    snprintf(path, sizeof(path), "%s/report.md", dir);
+    if ((code = write_text(path, doc->markdown)) != 0)
+        goto out;
+    printf("4. weekly report: %s/report.html (and report.md)\n   %s\n", dir, doc->subject);
+    printf("5. alerts: digests delivered to %s/alerts.jsonl; revintel --config "
+           "%s/revintel.conf alerts list\n",
+           dir, dir);
+    printf("\nnext: revintel --config %s/revintel.conf diagnose | explain DEAL | forecast | "
+           "backtest | report\n",
+           dir);
+    code = rr->failed ? EXIT_RUNTIME : EXIT_OK;
 out:
-    ri_asof_state_release(&st);
-    ri_history_free(h);
+    ri_report_doc_free(doc);
+    ri_run_report_free(rr);
+    ri_config_free(conf);
     ri_ctx_free(ctx);
     return code;
 }

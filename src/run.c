@@ -404,11 +404,13 @@ static ri_err step_forecast(struct run_state *rs, struct ri_run_step *sp, char *
     }
     rc = ri_forecast(rs->ctx, &o, &r);
     if (!rc) {
-        const struct ri_forecast_period *p = &r->period[0];
+        const struct ri_forecast_period *p = &r->period[0], *n = &r->period[1];
         char buf[400];
         snprintf(buf, sizeof(buf),
-                 "forecast %s: %.0f expected (P10 %.0f - P90 %.0f); reps' forecast %.0f", p->label,
-                 p->expected, p->p10, p->p90, p->rep);
+                 "forecast %s: %.0f expected (P10 %.0f - P90 %.0f), reps %.0f; %s: %.0f "
+                 "(P10 %.0f - P90 %.0f), reps %.0f",
+                 p->label, p->expected, p->p10, p->p90, p->rep, n->label, n->expected, n->p10,
+                 n->p90, n->rep);
         snprintf(sp->detail, sizeof(sp->detail), "%s", buf);
         *line = ri_strdup(buf);
         sp->count = 2;
@@ -431,8 +433,8 @@ static ri_err step_alerts(struct run_state *rs, struct ri_run_step *sp)
     if (!rc) {
         sp->count = (int64_t)r->digests;
         snprintf(sp->detail, sizeof(sp->detail),
-                 "%zu raised, %zu queued in %zu digest(s), %zu in cooldown, %zu "
-                 "snoozed%s",
+                 "%zu raised: %zu in today's digests (%zu new digest(s) queued), %zu in "
+                 "cooldown, %zu snoozed%s",
                  r->raised, r->queued, r->digests, r->cooldown, r->snoozed,
                  r->rule_errors ? "; some custom rules failed" : "");
         if (r->rule_errors)
@@ -623,17 +625,20 @@ ri_err ri_run(struct ri_ctx *ctx, const struct ri_run_opts *o, struct ri_run_rep
         /* the forecast was up to date: the current period's from the store */
         struct ri_stmt *s = NULL;
         if (ri_stmt_prepare(ctx, rs.st,
-                            "SELECT period, expected, p10, p90, rep FROM "
-                            "forecast_runs ORDER BY "
-                            "as_of DESC, id ASC LIMIT 1",
-                            &s) == RI_OK &&
-            ri_stmt_step(ctx, s) == RI_OK) {
-            const char *per = ri_stmt_text(s, 0, NULL);
-            ri_buf_addf(&b,
-                        "forecast %s: %.0f expected (P10 %.0f - P90 %.0f); reps' "
-                        "forecast %.0f\n",
-                        per ? per : "", ri_stmt_f64(s, 1), ri_stmt_f64(s, 2), ri_stmt_f64(s, 3),
-                        ri_stmt_f64(s, 4));
+                            "SELECT period, expected, p10, p90, rep FROM forecast_runs WHERE "
+                            "as_of = (SELECT max(as_of) FROM forecast_runs) ORDER BY id",
+                            &s) == RI_OK) {
+            int k = 0;
+            for (; k < 2 && ri_stmt_step(ctx, s) == RI_OK; k++) {
+                const char *per = ri_stmt_text(s, 0, NULL);
+                ri_buf_addf(&b,
+                            k ? "; %s: %.0f (P10 %.0f - P90 %.0f), reps %.0f"
+                              : "forecast %s: %.0f expected (P10 %.0f - P90 %.0f), reps %.0f",
+                            per ? per : "", ri_stmt_f64(s, 1), ri_stmt_f64(s, 2), ri_stmt_f64(s, 3),
+                            ri_stmt_f64(s, 4));
+            }
+            if (k)
+                ri_buf_addc(&b, '\n');
         }
         ri_stmt_free(s);
     }
