@@ -175,13 +175,13 @@ static ri_err set_str(char *dst, size_t size, const char *value, char *err, size
     return RI_OK;
 }
 
-static ri_err set_int(int *dst, const char *value, long max, const char *what, char *err,
+static ri_err set_int(int *dst, const char *value, long min, long max, const char *what, char *err,
                       size_t errsize)
 {
     long v = ri_conf_long(value, max);
-    if (v < 0) {
-        snprintf(err, errsize, "%s must be a whole number from 0 to %ld, not '%s'", what, max,
-                 value);
+    if (v < min) {
+        snprintf(err, errsize, "%s must be a whole number from %ld to %ld, not '%s'", what, min,
+                 max, value);
         return RI_ERR_INVALID;
     }
     *dst = (int)v;
@@ -223,15 +223,9 @@ static ri_err own_key(struct ri_config *c, const char *section, const char *name
         }
     } else if (!strcasecmp(section, "model")) {
         if (!strcasecmp(name, "retrain_days"))
-            return set_int(&c->retrain_days, value, 3650, "retrain_days", err, errsize);
-        if (!strcasecmp(name, "trees")) {
-            ri_err rc = set_int(&c->trees, value, 5000, "trees", err, errsize);
-            if (rc == RI_OK && c->trees < 1) {
-                snprintf(err, errsize, "trees must be at least 1");
-                return RI_ERR_INVALID;
-            }
-            return rc;
-        }
+            return set_int(&c->retrain_days, value, 0, 3650, "retrain_days", err, errsize);
+        if (!strcasecmp(name, "trees"))
+            return set_int(&c->trees, value, 1, 5000, "trees", err, errsize);
     } else if (!strcasecmp(section, "forecast")) {
         if (!strcasecmp(name, "period")) {
             if (!strcasecmp(value, "quarter") || !strcasecmp(value, "month")) {
@@ -241,17 +235,11 @@ static ri_err own_key(struct ri_config *c, const char *section, const char *name
             snprintf(err, errsize, "period must be 'quarter' or 'month', not '%s'", value);
             return RI_ERR_INVALID;
         }
-        if (!strcasecmp(name, "sims")) {
-            ri_err rc = set_int(&c->sims, value, 1000000, "sims", err, errsize);
-            if (rc == RI_OK && c->sims < 100) {
-                snprintf(err, errsize, "sims must be at least 100");
-                return RI_ERR_INVALID;
-            }
-            return rc;
-        }
+        if (!strcasecmp(name, "sims"))
+            return set_int(&c->sims, value, 100, 1000000, "sims", err, errsize);
     } else if (!strcasecmp(section, "run")) {
         if (!strcasecmp(name, "stale_days"))
-            return set_int(&c->stale_days, value, 365, "stale_days", err, errsize);
+            return set_int(&c->stale_days, value, 0, 365, "stale_days", err, errsize);
     } else {
         return RI_ERR_NOTFOUND;
     }
