@@ -134,6 +134,7 @@ bench: deps all
 	@sh bench/bench_diagnose.sh
 	@sh bench/bench_model.sh
 	@sh bench/bench_forecast.sh
+	@sh bench/bench_run.sh
 
 # --- tools ----------------------------------------------------------------
 lint:
