@@ -199,7 +199,7 @@ CMD(alerts)
         return cli_outbox_deliver(argc - 1, argv + 1, g);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--outbox"))
-            return cli_outbox_list(argc - i, argv + i, g);
+            return cli_outbox_list(argc, argv, g); /* --state may come before it */
         if (!strcmp(argv[i], "--"))
             break;
     }
