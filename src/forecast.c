@@ -195,6 +195,11 @@ static void timing_fit(const struct ri_history *h, const struct ri_frame *f, ri_
             if (s < 0 || (size_t)s >= ns || v[k].entered == RI_TIME_NONE ||
                 v[k].left == RI_TIME_NONE || ri_history_stage_role(h, s) != RI_STATUS_OPEN)
                 continue;
+            /* visits that began a year or more before `at`: of a younger one only the
+             * quick wins are known yet, and a growing pipeline has many young ones, which
+             * would make every open deal look quicker to close than it is */
+            if (v[k].entered >= at - 365 * (ri_time)DAY)
+                continue;
             r = (double)(won - v[k].entered) / DAY;
             dwell = (double)(v[k].left - v[k].entered) / DAY;
             for (size_t w = 0; w < TM_WEEKS && 7.0 * (double)w <= dwell; w++) {
