@@ -53,6 +53,11 @@ struct ri_config {
 
 /* ---- owned by config.c */
 
+/* ri_config_load over a text instead of a file (name stands for it in messages); paths in
+ * it are relative to the current folder. For tests and the fuzz target. */
+ri_err ri_config_load_string(struct ri_ctx *ctx, const char *name, const char *text,
+                             struct ri_config **out /* OUT */);
+
 /* Expands ${NAME} references in value from the environment into out. An unset variable
  * is an error naming it (never its value). */
 ri_err ri_conf_expand(const char *value, char *out, size_t size, char *err, size_t errsize);

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <strings.h>
 
@@ -280,9 +281,8 @@ static ri_err on_conf_key(void *ud, const char *section, const char *name, const
 
 /* The line of `name` in `[section]` of path, for an objection raised after the file was
  * read; 0 if not found. A plain scan: sections and keys as inih reads them. */
-static unsigned long line_of(const char *path, const char *section, const char *name)
+static unsigned long line_of(FILE *f, const char *section, const char *name)
 {
-    FILE *f = fopen(path, "r");
     char line[4096], cur[256] = "";
     unsigned long ln = 0, found = 0, sect_line = 0;
     if (!f)
@@ -309,7 +309,6 @@ static unsigned long line_of(const char *path, const char *section, const char *
         if ((size_t)(e - p) == strlen(name) && !strncasecmp(p, name, (size_t)(e - p)))
             found = ln;
     }
-    fclose(f);
     return found ? found : sect_line;
 }
 
@@ -323,13 +322,15 @@ void ri_config_free(struct ri_config *c)
     ri_free(c);
 }
 
-ri_err ri_config_load(struct ri_ctx *ctx, const char *path, struct ri_config **out)
+/* Reads the configuration from the file path, or from text when path is NULL (name then
+ * stands for it in messages); no path and no text: the defaults. */
+static ri_err config_read(struct ri_ctx *ctx, const char *path, const char *name, const char *text,
+                          struct ri_config **out)
 {
     struct ri_config *c = ri_calloc(1, sizeof(*c));
     struct load_state ls = {c};
     struct ri_conf_where where;
     char err[512];
-    const char *p = path ? path : "revintel.conf";
     const char *slash;
     ri_err rc = RI_OK;
 
@@ -346,19 +347,20 @@ ri_err ri_config_load(struct ri_ctx *ctx, const char *path, struct ri_config **o
         rc = ri_fail(ctx, RI_ERR_NOMEM, "out of memory reading the configuration");
         goto out;
     }
-    if (!path && access(p, F_OK) != 0)
+    if (!path && !text)
         goto finish; /* no ./revintel.conf: the defaults */
-    if (strlen(p) >= sizeof(c->path)) {
+    if (strlen(path ? path : name) >= sizeof(c->path)) {
         rc = ri_fail(ctx, RI_ERR_TOOBIG, "config path too long");
         goto out;
     }
-    snprintf(c->path, sizeof(c->path), "%s", p);
-    slash = strrchr(p, '/');
+    snprintf(c->path, sizeof(c->path), "%s", path ? path : name);
+    slash = path ? strrchr(path, '/') : NULL;
     if (slash)
-        snprintf(c->dir, sizeof(c->dir), "%.*s", (int)(slash - p), p);
-    if (slash == p)
+        snprintf(c->dir, sizeof(c->dir), "%.*s", (int)(slash - path), path);
+    if (slash && slash == path)
         snprintf(c->dir, sizeof(c->dir), "/");
-    rc = ri_ini_parse(ctx, p, on_conf_key, &ls);
+    rc = path ? ri_ini_parse(ctx, path, on_conf_key, &ls)
+              : ri_ini_parse_string(ctx, name, text, on_conf_key, &ls);
     if (rc)
         goto out;
 finish:
@@ -368,7 +370,14 @@ finish:
     if (rc == RI_OK)
         rc = ri_alerts_conf_finish(c->alerts, c->channels, &where, err, sizeof(err));
     if (rc) {
-        unsigned long ln = c->path[0] ? line_of(c->path, where.section, where.name) : 0;
+        unsigned long ln = 0;
+        FILE *f =
+            path ? fopen(path, "r")
+                 : (text && *text ? fmemopen((void *)(uintptr_t)text, strlen(text), "r") : NULL);
+        if (f) {
+            ln = line_of(f, where.section, where.name);
+            fclose(f);
+        }
         if (ln)
             rc = ri_fail(ctx, RI_ERR_PARSE, "%s:%lu: %s", c->path, ln, err);
         else
@@ -380,6 +389,19 @@ finish:
 out:
     ri_config_free(c);
     return rc;
+}
+
+ri_err ri_config_load(struct ri_ctx *ctx, const char *path, struct ri_config **out)
+{
+    if (!path && access("revintel.conf", F_OK) == 0)
+        path = "revintel.conf";
+    return config_read(ctx, path, NULL, NULL, out);
+}
+
+ri_err ri_config_load_string(struct ri_ctx *ctx, const char *name, const char *text,
+                             struct ri_config **out)
+{
+    return config_read(ctx, NULL, name, text ? text : "", out);
 }
 
 char *ri_config_describe(const struct ri_config *c)
