@@ -12,7 +12,8 @@
 
 static const char train_usage[] =
     "usage: revintel train [--cutoff DATE] [--origins N] [--folds K] [--trees N] [--depth N]\n"
-    "                      [--eta X] [--threads N] [--seed S] [--no-rep-probability]\n\n"
+    "                      [--eta X] [--threads N] [--seed S] [--no-rep-probability]\n"
+    "                      [--max-rows N]\n\n"
     "Trains the stage model (semi-Markov chain over the stage histories), the risk model\n"
     "(gradient boosted trees on point-in-time snapshots, calibrated) and a logistic\n"
     "baseline; evaluates them by time (fitted on what was known at --cutoff, default 180\n"
@@ -25,7 +26,8 @@ static const char train_usage[] =
     "  --folds K              k of the k-fold for static data (5)\n"
     "  --trees N, --depth N, --eta X   boosting rounds (300), depth (6), learning rate (0.05)\n"
     "  --threads N, --seed S  threads (2) and seed (1): a seed gives the same model\n"
-    "  --no-rep-probability   leave the rep-entered probability out of the features\n";
+    "  --no-rep-probability   leave the rep-entered probability out of the features\n"
+    "  --max-rows N           training snapshots per fit at most, sampled by deal (500000)\n";
 
 static const char score_usage[] =
     "usage: revintel score [--csv FILE]\n\n"
@@ -54,6 +56,7 @@ static int run(int argc, char **argv, struct cli_global *g, enum which w)
                                          {"threads", required_argument, NULL, 't'},
                                          {"seed", required_argument, NULL, 's'},
                                          {"no-rep-probability", no_argument, NULL, 'r'},
+                                         {"max-rows", required_argument, NULL, 'm'},
                                          {"csv", required_argument, NULL, 'v'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
@@ -111,6 +114,12 @@ static int run(int argc, char **argv, struct cli_global *g, enum which w)
         }
         case 'r':
             o.with_p_rep = 0;
+            break;
+        case 'm':
+            code = cli_parse_u64_opt("--max-rows", optarg, &v);
+            if (!code && (v < 1000 || v > 100000000))
+                code = cli_error(EXIT_USAGE, "--max-rows takes 1000 to 100000000, not %s", optarg);
+            o.max_rows = (size_t)v;
             break;
         case 'v':
             csv_path = optarg;

@@ -321,12 +321,12 @@ struct ri_model_opts {
     double eta;
     uint64_t seed;
     int with_p_rep;  /* the rep-entered probability as a feature (1) */
-    size_t max_rows; /* cap on training snapshots (2,000,000) */
+    size_t max_rows; /* cap on training snapshots per fit, sampled by deal (500,000) */
     int refit;       /* refit the trees on everything known after calibrating (1) */
 };
 #define RI_MODEL_OPTS_INIT                                                                         \
  {                                                                                                 \
-  RI_TIME_NONE, RI_TIME_NONE, 90, 1, 5, 300, 6, 2, 0.05, 1, 1, 2000000, 1                          \
+  RI_TIME_NONE, RI_TIME_NONE, 90, 1, 5, 300, 6, 2, 0.05, 1, 1, 500000, 1                           \
  }
 
 /* What a command found: the report as text and JSON (both owned by the report). */

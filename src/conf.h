@@ -41,6 +41,7 @@ struct ri_config {
     /* [model] */
     int retrain_days; /* `run` retrains when the active model is older (7); 0 never */
     int trees;        /* boosting rounds of a retrain (300) */
+    int max_rows;     /* training snapshots per fit at most (500,000) */
     /* [forecast] */
     int monthly; /* period = month (1) or quarter (0) */
     int sims;    /* Monte Carlo paths (10,000) */

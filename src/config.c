@@ -227,6 +227,8 @@ static ri_err own_key(struct ri_config *c, const char *section, const char *name
             return set_int(&c->retrain_days, value, 0, 3650, "retrain_days", err, errsize);
         if (!strcasecmp(name, "trees"))
             return set_int(&c->trees, value, 1, 5000, "trees", err, errsize);
+        if (!strcasecmp(name, "max_rows"))
+            return set_int(&c->max_rows, value, 1000, 100000000, "max_rows", err, errsize);
     } else if (!strcasecmp(section, "forecast")) {
         if (!strcasecmp(name, "period")) {
             if (!strcasecmp(value, "quarter") || !strcasecmp(value, "month")) {
@@ -337,6 +339,7 @@ static ri_err config_read(struct ri_ctx *ctx, const char *path, const char *name
     *out = NULL;
     c->retrain_days = 7;
     c->trees = 300;
+    c->max_rows = 500000;
     c->sims = 10000;
     c->stale_days = 3;
     c->alerts = ri_alerts_conf_new();
@@ -415,8 +418,9 @@ char *ri_config_describe(const struct ri_config *c)
         ri_buf_addf(&b, "  mapping: %s; history mapping: %s\n",
                     c->mapping[0] ? c->mapping : "automatic",
                     c->history_map[0] ? c->history_map : "automatic");
-    ri_buf_addf(&b, "model: retrain when older than %d days%s, %d trees\n", c->retrain_days,
-                c->retrain_days ? "" : " (never)", c->trees);
+    ri_buf_addf(&b,
+                "model: retrain when older than %d days%s, %d trees, %d training rows at most\n",
+                c->retrain_days, c->retrain_days ? "" : " (never)", c->trees, c->max_rows);
     ri_buf_addf(&b, "forecast: by %s, %d paths\n", c->monthly ? "month" : "quarter", c->sims);
     ri_buf_addf(&b, "stale data: after %d days without a new export\n", c->stale_days);
     ri_alerts_conf_describe(c->alerts, &b);

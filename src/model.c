@@ -33,7 +33,9 @@
 #define SIGNAL_AUC_LO 0.55
 #define SAMPLE_ROWS   2000 /* training rows kept with a model, for drift */
 #define N_REASONS     3
-#define N_NEIGHBOURS  5
+/* open deals up to which scoring gives exact (TreeSHAP) reasons */
+#define EXACT_REASONS_MAX 50000
+#define N_NEIGHBOURS      5
 
 struct data {
     struct ri_history *h;
@@ -199,8 +201,8 @@ static ri_err fit_logreg(const struct ri_featset *fs, const struct ri_rows *r, s
     size_t w = design_width(fs), n = r->n;
     double *X, *wt;
     ri_err rc;
-    if (n > 200000)
-        n = 200000; /* the baseline needs no more */
+    if (n > 50000)
+        n = 50000; /* a baseline of a few dozen coefficients needs no more */
     X = ri_try_alloc((n * w + 1) * sizeof(double));
     wt = ri_malloc((n + 1) * sizeof(double));
     if (!X) {
@@ -291,9 +293,10 @@ static size_t count_deals(const struct ri_rows *r)
     return n;
 }
 
-/* Fits a history-mode model as of D (see the protocol at the top). */
+/* Fits a history-mode model as of D (see the protocol at the top); with baseline, the
+ * logistic baseline too (only an evaluation compares with it). */
 static ri_err fit_history(struct ri_ctx *ctx, const struct data *d, ri_time D,
-                          const struct ri_model_opts *o, struct model *m)
+                          const struct ri_model_opts *o, int baseline, struct model *m)
 {
     ri_time D1 = D - (ri_time)o->cal_days * DAY;
     struct ri_featctx fc;
@@ -335,7 +338,7 @@ static ri_err fit_history(struct ri_ctx *ctx, const struct data *d, ri_time D,
                      fit.n, "the calibration window");
     if (!rc)
         rc = train_xgb(ctx, o, &m->fs, &fit, &m->xgb);
-    if (!rc && fit_logreg(&m->fs, &fit, &m->lr) == RI_OK)
+    if (!rc && baseline && fit_logreg(&m->fs, &fit, &m->lr) == RI_OK)
         m->have_lr = 1;
     /* calibration: the deals open at D1, labelled by D */
     if (!rc)
@@ -565,7 +568,7 @@ static ri_err eval_history_at(struct ri_ctx *ctx, const struct data *d, ri_time 
     memset(&stA, 0, sizeof(stA));
     ri_rows_init(&test, 0);
     res->at = T;
-    rc = fit_history(ctx, d, T, o, &m);
+    rc = fit_history(ctx, d, T, o, 1, &m);
     if (rc) {
         ri_free(lab);
         return rc;
@@ -1112,7 +1115,7 @@ static ri_err run_models(struct ri_ctx *ctx, const struct ri_model_opts *o, int 
         ri_buf_adds(&j, "]");
         signal = !isnan(lo) && lo >= SIGNAL_AUC_LO;
         if (save) {
-            rc = fit_history(ctx, &d, d.as_of, o, &m);
+            rc = fit_history(ctx, &d, d.as_of, o, 0, &m);
             if (rc)
                 goto out;
             have_m = 1;
@@ -1389,8 +1392,13 @@ ri_err ri_score(struct ri_ctx *ctx, const struct ri_model_opts *o, char **csv,
         goto out;
     }
     rc = predict(ctx, &m, &rows, p, mg);
+    /* exact contributions (TreeSHAP) cost depth squared per tree and row: 90 % of scoring
+     * 120,000 deals; beyond EXACT_REASONS_MAX deals the path method gives the reasons
+     * (they still add up to the margin; `explain` is always exact) */
     if (!rc)
-        rc = ri_xgb_contribs(ctx, m.xgb, rows.X, rows.n, rows.p, ct);
+        rc = rows.n <= EXACT_REASONS_MAX
+                 ? ri_xgb_contribs(ctx, m.xgb, rows.X, rows.n, rows.p, ct)
+                 : ri_xgb_contribs_approx(ctx, m.xgb, rows.X, rows.n, rows.p, ct);
     if (rc)
         goto out;
     /* store: one run per as-of date */
@@ -1511,8 +1519,9 @@ ri_err ri_score(struct ri_ctx *ctx, const struct ri_model_opts *o, char **csv,
     if (rc)
         goto out;
     date_str(d.as_of, a, sizeof(a));
-    ri_buf_addf(&t, "Scored %zu open deals as of %s with model %lld.\n", rows.n, a,
-                (long long)model_id);
+    ri_buf_addf(
+        &t, "Scored %zu open deals as of %s with model %lld%s.\n", rows.n, a, (long long)model_id,
+        rows.n > EXACT_REASONS_MAX ? " (reasons by the path method: over 50,000 deals)" : "");
     if (signal)
         ri_buf_addf(&t, "  high risk %zu, at risk %zu, on track %zu; expected won amount %.0f\n",
                     tiers[0], tiers[1], tiers[2], expected);
@@ -1857,7 +1866,7 @@ ri_err ri_rmodel_fit(struct ri_ctx *ctx, const struct ri_mdata *md, ri_time D,
 {
     struct ri_rmodel *rm = ri_calloc(1, sizeof(*rm));
     ri_err rc = md->d.history_mode
-                    ? fit_history(ctx, &md->d, D, o, &rm->m)
+                    ? fit_history(ctx, &md->d, D, o, 0, &rm->m)
                     : ri_fail(ctx, RI_ERR_MODEL, "no stage history: nothing to forecast from");
     if (rc) {
         ri_free(rm);

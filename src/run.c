@@ -353,6 +353,10 @@ static ri_err step_train(struct run_state *rs, struct ri_run_step *sp)
     int64_t created = 0;
     int days = rs->c ? rs->c->retrain_days : 7;
     ri_err rc;
+    if (rs->c) {
+        o.trees = rs->c->trees;
+        o.max_rows = (size_t)rs->c->max_rows;
+    }
     if (rs->model_id) {
         rc = ri_store_query_i64(rs->ctx, rs->st,
                                 "SELECT created_at FROM models WHERE active = 1 ORDER BY id DESC "

@@ -39,8 +39,9 @@ struct ri_xgb {
 };
 
 /* XGBoost's prediction types (PredictionType in its C API): margin and contributions. */
-#define XGB_PRED_MARGIN  1
-#define XGB_PRED_CONTRIB 2
+#define XGB_PRED_MARGIN         1
+#define XGB_PRED_CONTRIB        2
+#define XGB_PRED_APPROX_CONTRIB 3
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -268,6 +269,16 @@ ri_err ri_xgb_contribs(struct ri_ctx *ctx, struct ri_xgb *m, const float *X, siz
     if (rc)
         return rc;
     return xgb_predict(ctx, m, X, n, p, XGB_PRED_CONTRIB, n * (p + 1), contrib);
+}
+
+ri_err ri_xgb_contribs_approx(struct ri_ctx *ctx, struct ri_xgb *m, const float *X, size_t n,
+                              size_t p, double *contrib /* OUT n * (p + 1) */)
+{
+    ri_err rc = xgb_check_shape(ctx, m, n, p, 1);
+
+    if (rc)
+        return rc;
+    return xgb_predict(ctx, m, X, n, p, XGB_PRED_APPROX_CONTRIB, n * (p + 1), contrib);
 }
 
 /* ------------------------------------------------------------------ save and load */

@@ -43,6 +43,13 @@ ri_err ri_xgb_predict(struct ri_ctx *ctx, struct ri_xgb *m, const float *X, size
  * contrib[i * (p + 1) + p]; each row sums to its margin. */
 ri_err ri_xgb_contribs(struct ri_ctx *ctx, struct ri_xgb *m, const float *X, size_t n, size_t p,
                        double *contrib /* OUT n * (p + 1) */);
+/* The same laid out the same way, by the path method (Saabas: each split's change of the
+ * expected value goes to its feature): rows still sum to their margins and a stump's
+ * contributions equal the exact ones, but deeper trees credit the features split on near
+ * the root more. Linear in the depth where the exact values (TreeSHAP) are quadratic: for
+ * scoring a large pipeline. */
+ri_err ri_xgb_contribs_approx(struct ri_ctx *ctx, struct ri_xgb *m, const float *X, size_t n,
+                              size_t p, double *contrib /* OUT n * (p + 1) */);
 /* The model as bytes (XGBoost's UBJSON) for the model registry, and back. *buf is freed
  * with ri_free. Loading checks the bytes before XGBoost parses them (XGBoost trusts sizes
  * and indices it reads): anything but a well-formed UBJSON gradient-boosted-trees model

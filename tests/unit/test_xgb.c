@@ -156,6 +156,56 @@ TEST(learns_signal)
     ri_ctx_free(ctx);
 }
 
+/* The path method's contributions sum to the margin row by row, as the exact ones do;
+ * for stumps (depth 1) a split's change of expected value is its feature's Shapley value,
+ * so the two agree. With an interaction (the label is x0 XOR x1, which needs both
+ * features on a path) they must differ: the path method credits the root's feature more. */
+TEST(approx_contribs)
+{
+    struct ri_ctx *ctx = ri_ctx_new();
+    struct ri_xgb_params prm;
+    struct ri_xgb *m = NULL;
+    static float X[N * P], y[N];
+    static double margin[N], exact[N * (P + 1)], approx[N * (P + 1)];
+    const char *names[P] = {"a", "b"};
+
+    lcg_state = 99;
+    for (size_t i = 0; i < N; i++) {
+        X[i * P] = lcg_unif();
+        X[i * P + 1] = lcg_unif();
+        y[i] = (float)((X[i * P] > 0.5f) != (X[i * P + 1] > 0.5f));
+    }
+    for (int depth = 1; depth <= 3; depth += 2) {
+        double worst_sum = 0, worst_diff = 0;
+        small_params(&prm, 1);
+        prm.max_depth = depth;
+        prm.colsample = 1;
+        REQUIRE(ri_xgb_train(ctx, &prm, X, N, P, y, NULL, names, &m) == RI_OK);
+        REQUIRE(ri_xgb_predict(ctx, m, X, N, P, margin) == RI_OK);
+        REQUIRE(ri_xgb_contribs(ctx, m, X, N, P, exact) == RI_OK);
+        REQUIRE(ri_xgb_contribs_approx(ctx, m, X, N, P, approx) == RI_OK);
+        for (size_t i = 0; i < N; i++) {
+            const double *a = approx + i * (P + 1), *e = exact + i * (P + 1);
+            double sum = 0;
+            for (size_t j = 0; j <= P; j++) {
+                sum += a[j];
+                if (fabs(a[j] - e[j]) > worst_diff)
+                    worst_diff = fabs(a[j] - e[j]);
+            }
+            if (fabs(sum - margin[i]) > worst_sum)
+                worst_sum = fabs(sum - margin[i]);
+        }
+        CHECK(worst_sum <= 1e-4);
+        if (depth == 1)
+            CHECK(worst_diff <= 1e-5);
+        else
+            CHECK(worst_diff > 0.05);
+        ri_xgb_free(m);
+        m = NULL;
+    }
+    ri_ctx_free(ctx);
+}
+
 /* Saved, loaded, predicted: the same margins, bit for bit; the loaded model knows its
  * width, saves to the same bytes, and keeps the feature names. Deeper trees than the
  * other tests, so that the load-time checks of the tree structure meet a larger model. */
@@ -486,6 +536,7 @@ int main(void)
     data_make(&g_data, 20240501);
     RUN(defaults);
     RUN(learns_signal);
+    RUN(approx_contribs);
     RUN(save_load_roundtrip);
     RUN(deterministic);
     RUN(weights_count);
