@@ -20,6 +20,7 @@
 #include "learn.h"
 #include "stats.h"
 #include "store.h"
+#include "strmap.h"
 
 #include <math.h>
 #include <string.h>
@@ -87,7 +88,8 @@ struct rules {
     uint8_t *high;   /* tier "high risk" in run1 */
     uint8_t *zombie; /* raised by the zombie rule: not called stalled too */
     struct ri_stmt *deal_q, *reason_q;
-    double high_value; /* high_value_risk's amount threshold */
+    double high_value;     /* high_value_risk's amount threshold */
+    struct ri_strmap seen; /* "key\x1frecipient" of the alerts raised so far */
 };
 
 static const char *sev_static(const char *s)
@@ -208,9 +210,17 @@ static void send_to(struct rules *r, const struct finding *f, const char *recipi
     if (!recipient || !*recipient)
         return;
     snprintf(key, sizeof(key), "%s:%s", f->rule_name, f->entity);
-    for (size_t i = l->n; i-- > 0 && !strcmp(l->v[i].rule, f->rule_name);)
-        if (!strcmp(l->v[i].key, key) && !strcmp(l->v[i].recipient, recipient))
+    {
+        /* once per key and recipient: a map, since a large pipeline raises 100,000 */
+        char seen[1024];
+        int n = snprintf(seen, sizeof(seen), "%s\x1f%s", key, recipient), added = 0;
+        if (n > 0 && (size_t)n < sizeof(seen))
+            ri_strmap_put(&r->seen, seen, (size_t)n, 0, &added);
+        else
+            added = 1; /* too long to remember: keep it, as before */
+        if (!added)
             return;
+    }
     RI_GROW(l->v, l->cap, l->n + 1);
     a = &l->v[l->n++];
     memset(a, 0, sizeof(*a));
@@ -1601,6 +1611,7 @@ static void rules_release(struct rules *r)
     if (r->have_st)
         ri_asof_state_release(&r->st);
     ri_history_free(r->h);
+    ri_strmap_release(&r->seen);
 }
 
 static int on(const struct rules *r, int id)
@@ -1615,6 +1626,7 @@ ri_err ri_alert_rules_run(struct ri_rule_env *env)
     memset(&r, 0, sizeof(r));
     r.env = env;
     r.high_value = RI_NAN;
+    ri_strmap_init(&r.seen);
     rc = load_reps(&r);
     if (!rc)
         rc = ri_history_load(env->ctx, &r.h);
