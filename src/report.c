@@ -531,6 +531,10 @@ struct rdata {
     ri_time fc_as_of;
     struct fcrow fc[2];
     size_t n_fc, fc_main; /* fc_main: the period the headline speaks of */
+    /* the latest backtest (bt_n 0: none) */
+    int64_t bt_n;
+    ri_time bt_from, bt_to;
+    double bt_wape, bt_bias, bt_within, bt_coverage, bt_rep_wape, bt_stage_wape;
     /* alerts of the window */
     struct alert alerts[MAX_ALERTS];
     size_t n_alerts;
@@ -1080,6 +1084,50 @@ static ri_err load_forecast(struct ri_ctx *ctx, struct ri_store *st, struct rdat
     if (r->n_fc == 2 && r->fc[0].end != RI_TIME_NONE && r->fc[0].end - r->fc_as_of <= 7 * DAY)
         r->fc_main = 1;
     return rc;
+}
+
+/* The latest backtest: how far the forecast has been from what closed. */
+static ri_err load_backtest(struct ri_ctx *ctx, struct ri_store *st, struct rdata *r)
+{
+    struct ri_stmt *s = NULL;
+    ri_err rc = ri_stmt_prepare(ctx, st,
+                                "SELECT n, from_t, to_t, wape, bias, within_band, coverage, "
+                                "rep_wape, stage_wape FROM backtest_runs ORDER BY id DESC LIMIT 1",
+                                &s);
+    r->bt_n = 0;
+    if (!rc)
+        rc = ri_stmt_step(ctx, s);
+    if (rc == RI_OK) {
+        r->bt_n = ri_stmt_i64(s, 0);
+        r->bt_from = ri_stmt_time(s, 1);
+        r->bt_to = ri_stmt_time(s, 2);
+        r->bt_wape = ri_stmt_f64(s, 3);
+        r->bt_bias = ri_stmt_f64(s, 4);
+        r->bt_within = ri_stmt_f64(s, 5);
+        r->bt_coverage = ri_stmt_f64(s, 6);
+        r->bt_rep_wape = ri_stmt_f64(s, 7);
+        r->bt_stage_wape = ri_stmt_f64(s, 8);
+    }
+    ri_stmt_free(s);
+    return rc == RI_ERR_NOTFOUND ? RI_OK : rc;
+}
+
+/* "Track record: ..." of the latest backtest, or NULL-free "" when there is none. */
+static void track_record(const struct rdata *r, char *out, size_t size)
+{
+    char a[16], b[16];
+    out[0] = '\0';
+    if (!r->bt_n)
+        return;
+    ri_format_date(r->bt_from, a, sizeof(a));
+    ri_format_date(r->bt_to, b, sizeof(b));
+    snprintf(out, size,
+             "Track record (revintel backtest, %lld weekly forecasts from %s to %s): off by "
+             "%.1f %% of the actual on average (WAPE), bias %+.1f %%, %.0f %% within 85-115 %% of "
+             "the actual, the actual inside P10-P90 %.0f %% of the time; the reps' forecast was "
+             "off by %.1f %%.",
+             (long long)r->bt_n, a, b, 100 * r->bt_wape, 100 * r->bt_bias, 100 * r->bt_within,
+             isnan(r->bt_coverage) ? 0.0 : 100 * r->bt_coverage, 100 * r->bt_rep_wape);
 }
 
 /* The alerts raised in (as_of - days, as_of], one line per key (the newest, with the
@@ -1938,7 +1986,17 @@ static void h_forecast(struct w *w, const struct rdata *r)
         h_td(w, money(f->rep, a, sizeof(a)), 1);
         w_adds(w, "</tr>\n");
     }
-    w_adds(w, "</tbody></table>\n</section>\n");
+    w_adds(w, "</tbody></table>\n");
+    {
+        char tr[600];
+        track_record(r, tr, sizeof(tr));
+        if (tr[0]) {
+            w_adds(w, "<p class=\"note\" id=\"track-record\">");
+            w_html(w, tr);
+            w_adds(w, "</p>\n");
+        }
+    }
+    w_adds(w, "</section>\n");
 }
 
 static void h_risk(struct w *w, const struct rdata *r)
@@ -2245,6 +2303,14 @@ static void markdown_doc(struct w *w, const struct rdata *r, const char *title)
             m_row(w, cells, 7, NULL);
         }
         w_addc(w, '\n');
+        {
+            char tr[600];
+            track_record(r, tr, sizeof(tr));
+            if (tr[0]) {
+                w_md(w, tr, MD_PROSE);
+                w_adds(w, "\n\n");
+            }
+        }
     }
 
     w_adds(w, "## Pipeline volume and quality\n\n");
@@ -2457,6 +2523,8 @@ ri_err ri_report(struct ri_ctx *ctx, const struct ri_report_opts *o, struct ri_r
         rc = load_scores(ctx, st, r);
     if (!rc)
         rc = load_forecast(ctx, st, r);
+    if (!rc)
+        rc = load_backtest(ctx, st, r);
     if (!rc)
         rc = load_alerts(ctx, st, r);
     if (rc)

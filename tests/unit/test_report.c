@@ -267,6 +267,38 @@ TEST(figures_match_the_tables)
     ri_ctx_free(c);
 }
 
+/* The latest backtest's figures appear as the forecast's track record, in HTML and
+ * Markdown, worked from a row written here: WAPE 0.1234 -> "12.3 %", bias -0.05 ->
+ * "-5.0 %", coverage 0.8 -> "80 %", the reps' WAPE 0.6 -> "60.0 %"; an older run is not
+ * the one shown. */
+TEST(backtest_track_record)
+{
+    struct ri_ctx *c = full_store();
+    struct ri_report_doc *doc = NULL;
+    REQUIRE(ri_store_exec(c, ri_ctx_store(c),
+                          "DELETE FROM backtest_runs; INSERT INTO backtest_runs(created_at, "
+                          "period, from_t, to_t, n, wape, mape, bias, within_band, coverage, "
+                          "rep_wape, rep_bias, stage_wape, stage_bias) VALUES (1, 'quarter', "
+                          "1735689600, 1767225600, 9, 0.5, 0.5, 0.5, 0.1, 0.1, 0.9, 0.9, 0.9, "
+                          "0.9), (2, 'quarter', 1743465600, 1775001600, 53, 0.1234, 0.12, "
+                          "-0.05, 0.9, 0.8, 0.6, 0.6, 0.4, 0.4)") == RI_OK);
+    doc = make_report(c, NULL, 7);
+    REQUIRE(doc != NULL);
+    CHECK(strstr(doc->html, "53 weekly forecasts from 2025-04-01 to 2026-04-01") != NULL);
+    CHECK(strstr(doc->html, "off by 12.3 % of the actual on average (WAPE), bias -5.0 %, 90 % "
+                            "within 85-115 %") != NULL);
+    CHECK(strstr(doc->html, "inside P10-P90 80 % of the time") != NULL);
+    CHECK(strstr(doc->markdown, "was off by 60.0 %") != NULL);
+    CHECK(strstr(doc->markdown, "9 weekly forecasts") == NULL);
+    ri_report_doc_free(doc);
+    REQUIRE(ri_store_exec(c, ri_ctx_store(c), "DELETE FROM backtest_runs") == RI_OK);
+    doc = make_report(c, NULL, 7);
+    REQUIRE(doc != NULL);
+    CHECK(strstr(doc->html, "Track record") == NULL);
+    ri_report_doc_free(doc);
+    ri_ctx_free(c);
+}
+
 /* CRM strings are text wherever they land. In HTML the deal name is escaped (never a raw
  * "<script>alert(1)"), the formula-looking account is plain escaped text; the JSON data
  * blocks hold no '<' at all, so the driver label "</script><script>..." cannot end its
@@ -445,6 +477,7 @@ int main(void)
 {
     BEGIN("test_report");
     RUN(figures_match_the_tables);
+    RUN(backtest_track_record);
     RUN(crm_strings_are_escaped);
     RUN(missing_parts_say_what_to_run);
     RUN(report_settings);
