@@ -828,6 +828,62 @@ TEST(retry_then_once)
     ri_channels_conf_free(c);
 }
 
+/* A channel that is down (nothing listens on its port: connection refused) loses
+ * nothing: the message waits with the error, and once the receiver is up (the URL comes
+ * from the environment at send time, so it can move to the new port) it arrives once. */
+TEST(down_then_back)
+{
+    struct server s = {0};
+    struct ri_channels_conf *c;
+    struct ri_deliver_report *r;
+    json_t *caps;
+    char url[128], *js;
+    static const char *const kv[] = {"channel.hook",
+                                     "type",
+                                     "webhook",
+                                     "channel.hook",
+                                     "url",
+                                     "${RI_TEST_DOWN_URL}",
+                                     "delivery",
+                                     "backoff_seconds",
+                                     "60"};
+
+    fresh_store();
+    /* port 9 on 127.0.0.1 (discard): nothing listens there */
+    setenv("RI_TEST_DOWN_URL", "http://127.0.0.1:9/in", 1);
+    c = channels(kv, RI_ARRAY_SIZE(kv));
+    CHECK(ri_outbox_queue_digest(ctx, c, "hook", &digest, "down1", T0) == RI_OK);
+    r = deliver(c, T0);
+    CHECK_EQ_INT(r->attempted, 1);
+    CHECK_EQ_INT(r->sent, 0);
+    CHECK_EQ_INT(r->retried, 1);
+    ri_deliver_report_free(r);
+    js = list_json("pending");
+    CHECK(strstr(js, "\"attempts\":1") != NULL);
+    ri_string_free(js);
+    /* still down a minute later */
+    r = deliver(c, T0 + 60);
+    CHECK_EQ_INT(r->retried, 1);
+    ri_deliver_report_free(r);
+    /* back up */
+    REQUIRE(server_start(&s, "receiver.py", "ok") == 0);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/in", s.port);
+    setenv("RI_TEST_DOWN_URL", url, 1);
+    r = deliver(c, T0 + 180);
+    CHECK_EQ_INT(r->sent, 1);
+    ri_deliver_report_free(r);
+    r = deliver(c, T0 + 10 * RI_DAY);
+    CHECK_EQ_INT(r->attempted, 0);
+    ri_deliver_report_free(r);
+    server_stop(&s);
+    caps = captures(&s);
+    CHECK_EQ_INT(json_array_size(caps), 1);
+    CHECK_EQ_INT(count_status(caps, 200), 1);
+    json_decref(caps);
+    CHECK_EQ_INT(q("SELECT count(*) FROM outbox WHERE state = 'sent' AND attempts = 3"), 1);
+    ri_channels_conf_free(c);
+}
+
 TEST(dead_after_max)
 {
     struct server s = {0};
@@ -1152,6 +1208,7 @@ int main(void)
     RUN(smtp_message);
     RUN(smtp_retry_and_tls);
     RUN(retry_then_once);
+    RUN(down_then_back);
     RUN(dead_after_max);
     RUN(bad_request_dead_at_once);
     RUN(idempotent_queue);
