@@ -10,7 +10,8 @@
 
 static const char usage_text[] =
     "usage: revintel [--config FILE] config check\n\n"
-    "Reads the configuration (FILE, or ./revintel.conf) and prints what it sets up: the\n"
+    "Reads the configuration (FILE; else ./revintel.conf; else revintel.conf in the folder\n"
+    "of the store named by --db) and prints what it sets up: the\n"
     "store, the drop folder, model and forecast settings, alert rules with their\n"
     "thresholds and routing, and the channels (secrets redacted). Exit 3 with the file and\n"
     "line of the first error.\n";

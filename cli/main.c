@@ -94,7 +94,17 @@ int cli_open_store(struct ri_ctx *ctx, const struct cli_global *g, unsigned flag
 
 int cli_load_config(struct ri_ctx *ctx, const struct cli_global *g, struct ri_config **out)
 {
-    ri_err rc = ri_config_load(ctx, g->config, out);
+    const char *path = g->config;
+    char beside[4200];
+    ri_err rc;
+    /* no --config and none here: the one in the store's folder, if there is one */
+    if (!path && access("revintel.conf", F_OK) != 0 && g->db && strchr(g->db, '/')) {
+        const char *slash = strrchr(g->db, '/');
+        snprintf(beside, sizeof(beside), "%.*s/revintel.conf", (int)(slash - g->db), g->db);
+        if (access(beside, F_OK) == 0)
+            path = beside;
+    }
+    rc = ri_config_load(ctx, path, out);
     return rc ? cli_fail(ctx, rc) : EXIT_OK;
 }
 

@@ -1,0 +1,5 @@
+mkdir -p team
+cat > team/revintel.conf <<'CONF'
+[forecast]
+period = month
+CONF
