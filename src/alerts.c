@@ -461,25 +461,6 @@ static int cmp_alert(const void *x, const void *y)
     return strcmp(a->key, b->key);
 }
 
-static ri_err latest_date(struct ri_ctx *ctx, struct ri_store *st, ri_time *out)
-{
-    struct ri_stmt *s = NULL;
-    ri_err rc = ri_stmt_prepare(ctx, st,
-                                "SELECT max(m) FROM (SELECT max(created_at) AS m FROM deals "
-                                "UNION ALL SELECT max(close_date) FROM deals WHERE status <> "
-                                "'open')",
-                                &s);
-    *out = RI_TIME_NONE;
-    if (rc)
-        return rc;
-    if (ri_stmt_step(ctx, s) == RI_OK)
-        *out = ri_stmt_time(s, 0);
-    ri_stmt_free(s);
-    if (*out != RI_TIME_NONE)
-        *out -= ((*out % RI_DAY) + RI_DAY) % RI_DAY;
-    return RI_OK;
-}
-
 /* Decides each alert's status from the store: already recorded today, snoozed, in its
  * cooldown, or going out (queued, or new when its recipient has no channel). */
 static ri_err decide(struct ri_ctx *ctx, struct ri_store *st, const struct ri_alerts_conf *a,
@@ -844,7 +825,7 @@ ri_err ri_alerts_run(struct ri_ctx *ctx, const struct ri_alerts_opts *o,
     if (!a)
         a = own = ri_alerts_conf_new();
     if (as_of == RI_TIME_NONE) {
-        rc = latest_date(ctx, st, &as_of);
+        rc = ri_store_latest_date(ctx, st, &as_of);
         if (rc)
             goto out;
         if (as_of == RI_TIME_NONE)

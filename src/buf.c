@@ -5,7 +5,8 @@
  * static byte), buf[len] == '\0' always, and alloc > len once anything was added. The
  * cap comes from curl: a buffer filled from a file or the network is created with a
  * maximum, and an append that would pass it leaves the buffer unchanged and returns
- * RI_ERR_TOOBIG, so input cannot make us allocate without bound.
+ * RI_ERR_TOOBIG, so input cannot make us allocate without bound. struct ri_wbuf wraps one
+ * for writers that render long texts: its first failure sticks and is checked once.
  */
 #include "ri_internal.h"
 
@@ -149,4 +150,44 @@ char *ri_buf_detach(struct ri_buf *b, size_t *len)
         *len = b->len;
     ri_buf_init(b, b->max);
     return s;
+}
+
+/* ------------------------------------------------------------------ sticky writer */
+
+void ri_wbuf_init(struct ri_wbuf *w, size_t max_bytes)
+{
+    ri_buf_init(&w->b, max_bytes);
+    w->rc = RI_OK;
+}
+
+void ri_wbuf_reset(struct ri_wbuf *w)
+{
+    ri_buf_reset(&w->b);
+    w->rc = RI_OK;
+}
+
+void ri_wbuf_addn(struct ri_wbuf *w, const char *s, size_t n)
+{
+    if (!w->rc)
+        w->rc = ri_buf_addn(&w->b, s, n);
+}
+
+void ri_wbuf_adds(struct ri_wbuf *w, const char *s)
+{
+    ri_wbuf_addn(w, s, strlen(s));
+}
+
+void ri_wbuf_addc(struct ri_wbuf *w, char c)
+{
+    ri_wbuf_addn(w, &c, 1);
+}
+
+void ri_wbuf_addf(struct ri_wbuf *w, const char *fmt, ...)
+{
+    va_list ap;
+    if (w->rc)
+        return;
+    va_start(ap, fmt);
+    w->rc = ri_buf_vaddf(&w->b, fmt, ap);
+    va_end(ap);
 }

@@ -507,66 +507,21 @@ ri_err ri_channels_conf_describe(const struct ri_channels_conf *c, struct ri_buf
 
 /* ------------------------------------------------------------------ writing helpers */
 
-/* A buffer that remembers its first failure, so that rendering can append freely and
- * check once. */
-struct w {
-    struct ri_buf b;
-    ri_err rc;
-};
-
-static void w_init(struct w *w, size_t max)
-{
-    ri_buf_init(&w->b, max);
-    w->rc = RI_OK;
-}
-
-static void w_reset(struct w *w)
-{
-    ri_buf_reset(&w->b);
-    w->rc = RI_OK;
-}
-
-static void w_addn(struct w *w, const char *s, size_t n)
-{
-    if (!w->rc)
-        w->rc = ri_buf_addn(&w->b, s, n);
-}
-
-static void w_adds(struct w *w, const char *s)
-{
-    w_addn(w, s, strlen(s));
-}
-
-static void w_addc(struct w *w, char c)
-{
-    w_addn(w, &c, 1);
-}
-
-__attribute__((format(printf, 2, 3))) static void w_addf(struct w *w, const char *fmt, ...)
-{
-    va_list ap;
-    if (w->rc)
-        return;
-    va_start(ap, fmt);
-    w->rc = ri_buf_vaddf(&w->b, fmt, ap);
-    va_end(ap);
-}
-
 /* A JSON string literal, or null for NULL. */
-static void w_json(struct w *w, const char *s)
+static void w_json(struct ri_wbuf *w, const char *s)
 {
     if (!s)
-        w_adds(w, "null");
+        ri_wbuf_adds(w, "null");
     else if (!w->rc)
         w->rc = ri_buf_add_json_str(&w->b, s, strlen(s));
 }
 
 /* Text from CRM data made safe to carry: not valid UTF-8 -> the bytes above ASCII become
  * '?'; control characters become spaces (oneline: line breaks too), CR is dropped. */
-static const char *clean(struct w *w, const char *s, int oneline)
+static const char *clean(struct ri_wbuf *w, const char *s, int oneline)
 {
     int utf8;
-    w_reset(w);
+    ri_wbuf_reset(w);
     if (!s)
         s = "";
     utf8 = ri_utf8_valid(s, strlen(s));
@@ -575,56 +530,56 @@ static const char *clean(struct w *w, const char *s, int oneline)
         if (c == '\r')
             continue;
         if (c == '\n' && !oneline)
-            w_addc(w, '\n');
+            ri_wbuf_addc(w, '\n');
         else if (c < 0x20 || c == 0x7f)
-            w_addc(w, ' ');
+            ri_wbuf_addc(w, ' ');
         else if (c >= 0x80 && !utf8)
-            w_addc(w, '?');
+            ri_wbuf_addc(w, '?');
         else
-            w_addc(w, (char)c);
+            ri_wbuf_addc(w, (char)c);
     }
     return w->b.buf; /* a ri_buf is always NUL-terminated */
 }
 
 /* Slack mrkdwn: &, < and > are the three characters Slack asks to escape. */
-static void w_mrkdwn(struct w *w, const char *s)
+static void w_mrkdwn(struct ri_wbuf *w, const char *s)
 {
     for (; *s; s++) {
         if (*s == '&')
-            w_adds(w, "&amp;");
+            ri_wbuf_adds(w, "&amp;");
         else if (*s == '<')
-            w_adds(w, "&lt;");
+            ri_wbuf_adds(w, "&lt;");
         else if (*s == '>')
-            w_adds(w, "&gt;");
+            ri_wbuf_adds(w, "&gt;");
         else
-            w_addc(w, *s);
+            ri_wbuf_addc(w, *s);
     }
 }
 
-static void w_html(struct w *w, const char *s, int breaks)
+static void w_html(struct ri_wbuf *w, const char *s, int breaks)
 {
     for (; *s; s++) {
         switch (*s) {
         case '&':
-            w_adds(w, "&amp;");
+            ri_wbuf_adds(w, "&amp;");
             break;
         case '<':
-            w_adds(w, "&lt;");
+            ri_wbuf_adds(w, "&lt;");
             break;
         case '>':
-            w_adds(w, "&gt;");
+            ri_wbuf_adds(w, "&gt;");
             break;
         case '"':
-            w_adds(w, "&quot;");
+            ri_wbuf_adds(w, "&quot;");
             break;
         case '\'':
-            w_adds(w, "&#39;");
+            ri_wbuf_adds(w, "&#39;");
             break;
         case '\n':
-            w_adds(w, breaks ? "<br>\n" : " ");
+            ri_wbuf_adds(w, breaks ? "<br>\n" : " ");
             break;
         default:
-            w_addc(w, *s);
+            ri_wbuf_addc(w, *s);
         }
     }
 }
@@ -663,7 +618,7 @@ static size_t utf8_count(const char *s)
 
 /* Cuts escaped text in w to at most max bytes with an ellipsis, on a character boundary
  * and outside an &entity;. */
-static void w_cut(struct w *w, size_t max)
+static void w_cut(struct ri_wbuf *w, size_t max)
 {
     size_t n;
     if (w->rc || w->b.len <= max)
@@ -679,7 +634,7 @@ static void w_cut(struct w *w, size_t max)
     }
     w->b.len = n;
     w->b.buf[n] = '\0';
-    w_adds(w, "\xe2\x80\xa6"); /* U+2026 */
+    ri_wbuf_adds(w, "\xe2\x80\xa6"); /* U+2026 */
 }
 
 /* 1234567.4 -> "1,234,567" */
@@ -740,23 +695,23 @@ static const char *severity_label(const char *sev)
 }
 
 /* "Deal OPP-1, 120,000 at stake" into w (raw text); nothing when neither is known. */
-static void item_footer(struct w *out, struct w *tmp, const struct ri_alert_item *it)
+static void item_footer(struct ri_wbuf *out, struct ri_wbuf *tmp, const struct ri_alert_item *it)
 {
     char amt[64];
     int has_id = it->crm_id && it->crm_id[0], has_v = isfinite(it->value);
     if (has_id) {
-        w_adds(out, "Deal ");
-        w_adds(out, clean(tmp, it->crm_id, 1));
+        ri_wbuf_adds(out, "Deal ");
+        ri_wbuf_adds(out, clean(tmp, it->crm_id, 1));
     }
     if (has_v) {
         fmt_amount(it->value, amt, sizeof(amt));
-        w_addf(out, "%s%s at stake", has_id ? ", " : "", amt);
+        ri_wbuf_addf(out, "%s%s at stake", has_id ? ", " : "", amt);
     }
 }
 
 /* ------------------------------------------------------------------ Slack */
 
-static void slack_header(struct w *p, struct w *tmp, const char *title)
+static void slack_header(struct ri_wbuf *p, struct ri_wbuf *tmp, const char *title)
 {
     const char *t = clean(tmp, title, 1);
     size_t n = utf8_chars(t, SLACK_HEADER);
@@ -764,69 +719,69 @@ static void slack_header(struct w *p, struct w *tmp, const char *title)
         tmp->b.buf[n] = '\0';
     if (!t[0])
         t = "revintel"; /* Slack refuses an empty header */
-    w_adds(p, "{\"type\":\"header\",\"text\":{\"type\":\"plain_text\",\"text\":");
+    ri_wbuf_adds(p, "{\"type\":\"header\",\"text\":{\"type\":\"plain_text\",\"text\":");
     w_json(p, t);
-    w_adds(p, ",\"emoji\":true}}");
+    ri_wbuf_adds(p, ",\"emoji\":true}}");
 }
 
-static void slack_section(struct w *p, struct w *sec)
+static void slack_section(struct ri_wbuf *p, struct ri_wbuf *sec)
 {
     w_cut(sec, SLACK_TEXT);
-    w_adds(p, ",{\"type\":\"section\",\"text\":{\"type\":\"mrkdwn\",\"text\":");
+    ri_wbuf_adds(p, ",{\"type\":\"section\",\"text\":{\"type\":\"mrkdwn\",\"text\":");
     w_json(p, sec->b.buf);
-    w_adds(p, "}}");
+    ri_wbuf_adds(p, "}}");
 }
 
 /* {"text": fallback, "blocks": [header, a section per alert, context]} */
-static ri_err render_slack_digest(const struct ri_digest *d, struct w *p)
+static ri_err render_slack_digest(const struct ri_digest *d, struct ri_wbuf *p)
 {
-    struct w tmp, sec;
+    struct ri_wbuf tmp, sec;
     char date[16] = "unknown";
     size_t shown = d->n_items, room = SLACK_BLOCKS - 2;
-    w_init(&tmp, PAYLOAD_MAX);
-    w_init(&sec, PAYLOAD_MAX);
+    ri_wbuf_init(&tmp, PAYLOAD_MAX);
+    ri_wbuf_init(&sec, PAYLOAD_MAX);
     if (shown > room)
         shown = room - 1; /* the last block says how many more */
     w_mrkdwn(&sec, clean(&tmp, d->title, 1));
-    w_adds(p, "{\"text\":");
+    ri_wbuf_adds(p, "{\"text\":");
     w_json(p, sec.b.buf);
-    w_adds(p, ",\"blocks\":[");
+    ri_wbuf_adds(p, ",\"blocks\":[");
     slack_header(p, &tmp, d->title);
     for (size_t i = 0; i < shown; i++) {
         const struct ri_alert_item *it = &d->items[i];
-        w_reset(&sec);
-        w_addf(&sec, "%s *", severity_mark(it->severity));
+        ri_wbuf_reset(&sec);
+        ri_wbuf_addf(&sec, "%s *", severity_mark(it->severity));
         w_mrkdwn(&sec, clean(&tmp, it->subject, 1));
-        w_addc(&sec, '*');
+        ri_wbuf_addc(&sec, '*');
         if (it->message && it->message[0]) {
-            w_addc(&sec, '\n');
+            ri_wbuf_addc(&sec, '\n');
             w_mrkdwn(&sec, clean(&tmp, it->message, 0));
         }
         if (it->action && it->action[0]) {
-            w_adds(&sec, "\nWhat to do: ");
+            ri_wbuf_adds(&sec, "\nWhat to do: ");
             w_mrkdwn(&sec, clean(&tmp, it->action, 0));
         }
         if ((it->crm_id && it->crm_id[0]) || isfinite(it->value)) {
-            struct w foot;
-            w_init(&foot, 4096);
+            struct ri_wbuf foot;
+            ri_wbuf_init(&foot, 4096);
             item_footer(&foot, &tmp, it);
-            w_addc(&sec, '\n');
+            ri_wbuf_addc(&sec, '\n');
             w_mrkdwn(&sec, foot.b.buf);
             ri_buf_release(&foot.b);
         }
         slack_section(p, &sec);
     }
     if (shown < d->n_items) {
-        w_reset(&sec);
-        w_addf(&sec, "_and %zu more_", d->n_items - shown);
+        ri_wbuf_reset(&sec);
+        ri_wbuf_addf(&sec, "_and %zu more_", d->n_items - shown);
         slack_section(p, &sec);
     }
     if (d->as_of != RI_TIME_NONE)
         ri_format_date(d->as_of, date, sizeof(date));
-    w_addf(p,
-           ",{\"type\":\"context\",\"elements\":[{\"type\":\"mrkdwn\",\"text\":\"As of %s "
-           "\xc2\xb7 revintel\"}]}]}",
-           date);
+    ri_wbuf_addf(p,
+                 ",{\"type\":\"context\",\"elements\":[{\"type\":\"mrkdwn\",\"text\":\"As of %s "
+                 "\xc2\xb7 revintel\"}]}]}",
+                 date);
     if (!p->rc && (tmp.rc || sec.rc))
         p->rc = tmp.rc ? tmp.rc : sec.rc;
     ri_buf_release(&tmp.b);
@@ -836,26 +791,26 @@ static ri_err render_slack_digest(const struct ri_digest *d, struct w *p)
 
 /* A document: a header with the subject, then its text in sections of at most 3,000
  * bytes cut at line ends, up to Slack's block limit. */
-static ri_err render_slack_doc(const char *subject, const char *text, struct w *p)
+static ri_err render_slack_doc(const char *subject, const char *text, struct ri_wbuf *p)
 {
-    struct w tmp, sec, body;
+    struct ri_wbuf tmp, sec, body;
     const char *s;
     size_t sections = 0;
-    w_init(&tmp, PAYLOAD_MAX);
-    w_init(&sec, PAYLOAD_MAX);
-    w_init(&body, PAYLOAD_MAX);
+    ri_wbuf_init(&tmp, PAYLOAD_MAX);
+    ri_wbuf_init(&sec, PAYLOAD_MAX);
+    ri_wbuf_init(&body, PAYLOAD_MAX);
     w_mrkdwn(&sec, clean(&tmp, subject, 1));
-    w_adds(p, "{\"text\":");
+    ri_wbuf_adds(p, "{\"text\":");
     w_json(p, sec.b.buf);
-    w_adds(p, ",\"blocks\":[");
+    ri_wbuf_adds(p, ",\"blocks\":[");
     slack_header(p, &tmp, subject);
     w_mrkdwn(&body, clean(&tmp, text, 0));
     s = body.b.buf;
     while (*s && !p->rc) {
         size_t left = strlen(s), n = left;
         if (sections + 2 == SLACK_BLOCKS) {
-            w_reset(&sec);
-            w_adds(&sec, "_(cut: the text is longer than one Slack message holds)_");
+            ri_wbuf_reset(&sec);
+            ri_wbuf_adds(&sec, "_(cut: the text is longer than one Slack message holds)_");
             slack_section(p, &sec);
             break;
         }
@@ -879,13 +834,13 @@ static ri_err render_slack_doc(const char *subject, const char *text, struct w *
             if (n == 0)
                 n = k ? k : 1;
         }
-        w_reset(&sec);
-        w_addn(&sec, s, n);
+        ri_wbuf_reset(&sec);
+        ri_wbuf_addn(&sec, s, n);
         slack_section(p, &sec);
         sections++;
         s += n;
     }
-    w_adds(p, "]}");
+    ri_wbuf_adds(p, "]}");
     if (!p->rc && (tmp.rc || sec.rc || body.rc))
         p->rc = tmp.rc ? tmp.rc : sec.rc ? sec.rc : body.rc;
     ri_buf_release(&tmp.b);
@@ -896,57 +851,57 @@ static ri_err render_slack_doc(const char *subject, const char *text, struct w *
 
 /* ------------------------------------------------------------------ webhook JSON */
 
-static void json_value(struct w *p, double v)
+static void json_value(struct ri_wbuf *p, double v)
 {
     if (!isfinite(v))
-        w_adds(p, "null");
+        ri_wbuf_adds(p, "null");
     else if (fabs(v) < 1e15 && floor(v) >= v && floor(v) <= v)
-        w_addf(p, "%.0f", v);
+        ri_wbuf_addf(p, "%.0f", v);
     else
-        w_addf(p, "%.17g", v);
+        ri_wbuf_addf(p, "%.17g", v);
 }
 
 /* {"idempotency_key","kind":"digest","recipient","title","as_of","alerts":[...]} */
-static ri_err render_json_digest(const struct ri_digest *d, const char *idem_key, struct w *p)
+static ri_err render_json_digest(const struct ri_digest *d, const char *idem_key, struct ri_wbuf *p)
 {
-    struct w tmp;
+    struct ri_wbuf tmp;
     char date[16];
-    w_init(&tmp, PAYLOAD_MAX);
-    w_adds(p, "{\"idempotency_key\":");
+    ri_wbuf_init(&tmp, PAYLOAD_MAX);
+    ri_wbuf_adds(p, "{\"idempotency_key\":");
     w_json(p, clean(&tmp, idem_key, 1));
-    w_adds(p, ",\"kind\":\"digest\",\"recipient\":");
+    ri_wbuf_adds(p, ",\"kind\":\"digest\",\"recipient\":");
     w_json(p, clean(&tmp, d->recipient, 1));
-    w_adds(p, ",\"title\":");
+    ri_wbuf_adds(p, ",\"title\":");
     w_json(p, clean(&tmp, d->title, 1));
-    w_adds(p, ",\"as_of\":");
+    ri_wbuf_adds(p, ",\"as_of\":");
     if (d->as_of == RI_TIME_NONE) {
-        w_adds(p, "null");
+        ri_wbuf_adds(p, "null");
     } else {
         ri_format_date(d->as_of, date, sizeof(date));
         w_json(p, date);
     }
-    w_adds(p, ",\"alerts\":[");
+    ri_wbuf_adds(p, ",\"alerts\":[");
     for (size_t i = 0; i < d->n_items; i++) {
         const struct ri_alert_item *it = &d->items[i];
-        w_adds(p, i ? ",{\"key\":" : "{\"key\":");
+        ri_wbuf_adds(p, i ? ",{\"key\":" : "{\"key\":");
         w_json(p, clean(&tmp, it->key, 1));
-        w_adds(p, ",\"rule\":");
+        ri_wbuf_adds(p, ",\"rule\":");
         w_json(p, clean(&tmp, it->rule, 1));
-        w_adds(p, ",\"severity\":");
+        ri_wbuf_adds(p, ",\"severity\":");
         w_json(p, clean(&tmp, it->severity, 1));
-        w_adds(p, ",\"subject\":");
+        ri_wbuf_adds(p, ",\"subject\":");
         w_json(p, clean(&tmp, it->subject, 1));
-        w_adds(p, ",\"message\":");
+        ri_wbuf_adds(p, ",\"message\":");
         w_json(p, clean(&tmp, it->message, 0));
-        w_adds(p, ",\"action\":");
+        ri_wbuf_adds(p, ",\"action\":");
         w_json(p, clean(&tmp, it->action, 0));
-        w_adds(p, ",\"crm_id\":");
+        ri_wbuf_adds(p, ",\"crm_id\":");
         w_json(p, it->crm_id ? clean(&tmp, it->crm_id, 1) : NULL);
-        w_adds(p, ",\"value\":");
+        ri_wbuf_adds(p, ",\"value\":");
         json_value(p, it->value);
-        w_addc(p, '}');
+        ri_wbuf_addc(p, '}');
     }
-    w_adds(p, "]}");
+    ri_wbuf_adds(p, "]}");
     if (!p->rc && tmp.rc)
         p->rc = tmp.rc;
     ri_buf_release(&tmp.b);
@@ -955,19 +910,19 @@ static ri_err render_json_digest(const struct ri_digest *d, const char *idem_key
 
 /* {"idempotency_key","kind":"document","recipient","subject","text"} */
 static ri_err render_json_doc(const char *recipient, const char *subject, const char *text,
-                              const char *idem_key, struct w *p)
+                              const char *idem_key, struct ri_wbuf *p)
 {
-    struct w tmp;
-    w_init(&tmp, PAYLOAD_MAX);
-    w_adds(p, "{\"idempotency_key\":");
+    struct ri_wbuf tmp;
+    ri_wbuf_init(&tmp, PAYLOAD_MAX);
+    ri_wbuf_adds(p, "{\"idempotency_key\":");
     w_json(p, clean(&tmp, idem_key, 1));
-    w_adds(p, ",\"kind\":\"document\",\"recipient\":");
+    ri_wbuf_adds(p, ",\"kind\":\"document\",\"recipient\":");
     w_json(p, recipient ? clean(&tmp, recipient, 1) : NULL);
-    w_adds(p, ",\"subject\":");
+    ri_wbuf_adds(p, ",\"subject\":");
     w_json(p, clean(&tmp, subject, 1));
-    w_adds(p, ",\"text\":");
+    ri_wbuf_adds(p, ",\"text\":");
     w_json(p, clean(&tmp, text, 0));
-    w_addc(p, '}');
+    ri_wbuf_addc(p, '}');
     if (!p->rc && tmp.rc)
         p->rc = tmp.rc;
     ri_buf_release(&tmp.b);
@@ -978,7 +933,7 @@ static ri_err render_json_doc(const char *recipient, const char *subject, const 
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-static void w_base64(struct w *w, const unsigned char *s, size_t n)
+static void w_base64(struct ri_wbuf *w, const unsigned char *s, size_t n)
 {
     for (size_t i = 0; i < n; i += 3) {
         unsigned v = (unsigned)s[i] << 16;
@@ -986,16 +941,16 @@ static void w_base64(struct w *w, const unsigned char *s, size_t n)
             v |= (unsigned)s[i + 1] << 8;
         if (i + 2 < n)
             v |= s[i + 2];
-        w_addc(w, b64[v >> 18 & 63]);
-        w_addc(w, b64[v >> 12 & 63]);
-        w_addc(w, i + 1 < n ? b64[v >> 6 & 63] : '=');
-        w_addc(w, i + 2 < n ? b64[v & 63] : '=');
+        ri_wbuf_addc(w, b64[v >> 18 & 63]);
+        ri_wbuf_addc(w, b64[v >> 12 & 63]);
+        ri_wbuf_addc(w, i + 1 < n ? b64[v >> 6 & 63] : '=');
+        ri_wbuf_addc(w, i + 2 < n ? b64[v & 63] : '=');
     }
 }
 
 /* A Subject header's value: as it is when it is short printable ASCII, else RFC 2047
  * encoded words (UTF-8, base64) of at most 75 characters, folded. */
-static void w_subject(struct w *w, const char *s)
+static void w_subject(struct ri_wbuf *w, const char *s)
 {
     size_t n = strlen(s), i = 0;
     int plain = n <= 900;
@@ -1003,7 +958,7 @@ static void w_subject(struct w *w, const char *s)
         if ((unsigned char)s[k] >= 0x7f || (s[k] == '=' && s[k + 1] == '?'))
             plain = 0;
     if (plain) {
-        w_adds(w, s);
+        ri_wbuf_adds(w, s);
         return;
     }
     if (n > 900)
@@ -1014,17 +969,17 @@ static void w_subject(struct w *w, const char *s)
         if (k == 0)
             k = 1;
         if (i)
-            w_adds(w, "\r\n ");
-        w_adds(w, "=?UTF-8?B?");
+            ri_wbuf_adds(w, "\r\n ");
+        ri_wbuf_adds(w, "=?UTF-8?B?");
         w_base64(w, (const unsigned char *)s + i, k);
-        w_adds(w, "?=");
+        ri_wbuf_adds(w, "?=");
         i += k;
     }
 }
 
 /* Quoted-printable (RFC 2045) of text with \n line ends, lines of at most 76 characters,
  * CRLF line ends. */
-static void w_qp(struct w *w, const char *s)
+static void w_qp(struct ri_wbuf *w, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
     size_t col = 0;
@@ -1033,7 +988,7 @@ static void w_qp(struct w *w, const char *s)
         char tok[4];
         size_t tn;
         if (c == '\n') {
-            w_adds(w, "\r\n");
+            ri_wbuf_adds(w, "\r\n");
             col = 0;
             continue;
         }
@@ -1048,10 +1003,10 @@ static void w_qp(struct w *w, const char *s)
             tn = 3;
         }
         if (col + tn > 75) {
-            w_adds(w, "=\r\n");
+            ri_wbuf_adds(w, "=\r\n");
             col = 0;
         }
-        w_addn(w, tok, tn);
+        ri_wbuf_addn(w, tok, tn);
         col += tn;
     }
 }
@@ -1089,7 +1044,7 @@ static void mail_domain(const char *from, char *out, size_t size)
 /* A whole message: headers, then text/plain alone or multipart/alternative with the
  * text and the HTML part, both quoted-printable UTF-8. */
 static ri_err render_mail(const char *from, const char *to, const char *subject, const char *text,
-                          const char *html, const char *idem_key, ri_time now, struct w *p)
+                          const char *html, const char *idem_key, ri_time now, struct ri_wbuf *p)
 {
     char hash[RI_SHA256_HEX], date[64], domain[256], boundary[64];
     ri_err rc = ri_sha256_hex(idem_key, strlen(idem_key), hash);
@@ -1098,85 +1053,85 @@ static ri_err render_mail(const char *from, const char *to, const char *subject,
     fmt_rfc5322(now, date, sizeof(date));
     mail_domain(from, domain, sizeof(domain));
     snprintf(boundary, sizeof(boundary), "=_ri_%.24s", hash + 32);
-    w_addf(p, "From: revintel <%s>\r\nTo: %s\r\nSubject: ", from, to);
+    ri_wbuf_addf(p, "From: revintel <%s>\r\nTo: %s\r\nSubject: ", from, to);
     w_subject(p, subject);
-    w_addf(p,
-           "\r\nDate: %s\r\nMessage-ID: <%.32s.revintel@%s>\r\nMIME-Version: 1.0\r\n"
-           "Auto-Submitted: auto-generated\r\n",
-           date, hash, domain);
+    ri_wbuf_addf(p,
+                 "\r\nDate: %s\r\nMessage-ID: <%.32s.revintel@%s>\r\nMIME-Version: 1.0\r\n"
+                 "Auto-Submitted: auto-generated\r\n",
+                 date, hash, domain);
     if (!html) {
-        w_adds(p, "Content-Type: text/plain; charset=UTF-8\r\n"
-                  "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+        ri_wbuf_adds(p, "Content-Type: text/plain; charset=UTF-8\r\n"
+                        "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
         w_qp(p, text);
-        w_adds(p, "\r\n");
+        ri_wbuf_adds(p, "\r\n");
         return p->rc;
     }
-    w_addf(p, "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n", boundary);
-    w_adds(p, "This is a message in MIME format.\r\n");
-    w_addf(p,
-           "\r\n--%s\r\nContent-Type: text/plain; charset=UTF-8\r\n"
-           "Content-Transfer-Encoding: quoted-printable\r\n\r\n",
-           boundary);
+    ri_wbuf_addf(p, "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n", boundary);
+    ri_wbuf_adds(p, "This is a message in MIME format.\r\n");
+    ri_wbuf_addf(p,
+                 "\r\n--%s\r\nContent-Type: text/plain; charset=UTF-8\r\n"
+                 "Content-Transfer-Encoding: quoted-printable\r\n\r\n",
+                 boundary);
     w_qp(p, text);
-    w_addf(p,
-           "\r\n--%s\r\nContent-Type: text/html; charset=UTF-8\r\n"
-           "Content-Transfer-Encoding: quoted-printable\r\n\r\n",
-           boundary);
+    ri_wbuf_addf(p,
+                 "\r\n--%s\r\nContent-Type: text/html; charset=UTF-8\r\n"
+                 "Content-Transfer-Encoding: quoted-printable\r\n\r\n",
+                 boundary);
     w_qp(p, html);
-    w_addf(p, "\r\n--%s--\r\n", boundary);
+    ri_wbuf_addf(p, "\r\n--%s--\r\n", boundary);
     return p->rc;
 }
 
 /* The text and HTML bodies of a digest. */
-static ri_err digest_bodies(const struct ri_digest *d, struct w *text, struct w *html)
+static ri_err digest_bodies(const struct ri_digest *d, struct ri_wbuf *text, struct ri_wbuf *html)
 {
-    struct w tmp, foot;
+    struct ri_wbuf tmp, foot;
     char date[16] = "unknown";
-    w_init(&tmp, PAYLOAD_MAX);
-    w_init(&foot, 4096);
+    ri_wbuf_init(&tmp, PAYLOAD_MAX);
+    ri_wbuf_init(&foot, 4096);
     if (d->as_of != RI_TIME_NONE)
         ri_format_date(d->as_of, date, sizeof(date));
     clean(&tmp, d->title, 1);
-    w_addf(text, "%s\n", tmp.b.buf);
-    w_adds(html, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>");
+    ri_wbuf_addf(text, "%s\n", tmp.b.buf);
+    ri_wbuf_adds(html, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>");
     w_html(html, tmp.b.buf, 0);
-    w_adds(html, "</title></head>\n<body style=\"font-family:sans-serif\">\n<h2>");
+    ri_wbuf_adds(html, "</title></head>\n<body style=\"font-family:sans-serif\">\n<h2>");
     w_html(html, tmp.b.buf, 0);
-    w_adds(html, "</h2>\n");
+    ri_wbuf_adds(html, "</h2>\n");
     for (size_t i = 0; i < d->n_items; i++) {
         const struct ri_alert_item *it = &d->items[i];
         const char *label = severity_label(it->severity);
         clean(&tmp, it->subject, 1);
-        w_addf(text, "\n[%s] %s\n", label, tmp.b.buf);
-        w_addf(html, "<div style=\"margin:0 0 16px 0\">\n<p><strong>[%s] ", label);
+        ri_wbuf_addf(text, "\n[%s] %s\n", label, tmp.b.buf);
+        ri_wbuf_addf(html, "<div style=\"margin:0 0 16px 0\">\n<p><strong>[%s] ", label);
         w_html(html, tmp.b.buf, 0);
-        w_adds(html, "</strong></p>\n");
+        ri_wbuf_adds(html, "</strong></p>\n");
         if (it->message && it->message[0]) {
             clean(&tmp, it->message, 0);
-            w_addf(text, "%s\n", tmp.b.buf);
-            w_adds(html, "<p>");
+            ri_wbuf_addf(text, "%s\n", tmp.b.buf);
+            ri_wbuf_adds(html, "<p>");
             w_html(html, tmp.b.buf, 1);
-            w_adds(html, "</p>\n");
+            ri_wbuf_adds(html, "</p>\n");
         }
         if (it->action && it->action[0]) {
             clean(&tmp, it->action, 0);
-            w_addf(text, "What to do: %s\n", tmp.b.buf);
-            w_adds(html, "<p>What to do: ");
+            ri_wbuf_addf(text, "What to do: %s\n", tmp.b.buf);
+            ri_wbuf_adds(html, "<p>What to do: ");
             w_html(html, tmp.b.buf, 1);
-            w_adds(html, "</p>\n");
+            ri_wbuf_adds(html, "</p>\n");
         }
-        w_reset(&foot);
+        ri_wbuf_reset(&foot);
         item_footer(&foot, &tmp, it);
         if (foot.b.len) {
-            w_addf(text, "%s\n", foot.b.buf);
-            w_adds(html, "<p style=\"color:#666\">");
+            ri_wbuf_addf(text, "%s\n", foot.b.buf);
+            ri_wbuf_adds(html, "<p style=\"color:#666\">");
             w_html(html, foot.b.buf, 0);
-            w_adds(html, "</p>\n");
+            ri_wbuf_adds(html, "</p>\n");
         }
-        w_adds(html, "</div>\n");
+        ri_wbuf_adds(html, "</div>\n");
     }
-    w_addf(text, "\nAs of %s.\n", date);
-    w_addf(html, "<p style=\"color:#666\">As of %s.</p>\n</body></html>\n", date);
+    ri_wbuf_addf(text, "\nAs of %s.\n", date);
+    ri_wbuf_addf(html, "<p style=\"color:#666\">As of %s.</p>\n</body></html>\n", date);
     if (!text->rc && (tmp.rc || foot.rc))
         text->rc = tmp.rc ? tmp.rc : foot.rc;
     ri_buf_release(&tmp.b);
@@ -1223,7 +1178,7 @@ static ri_err mail_from(struct ri_ctx *ctx, const struct channel *ch, char *out,
 /* ------------------------------------------------------------------ queue */
 
 static ri_err insert(struct ri_ctx *ctx, const struct channel *ch, const char *kind,
-                     const char *recipient, const char *subject, const struct w *p,
+                     const char *recipient, const char *subject, const struct ri_wbuf *p,
                      const char *idem_key, ri_time now)
 {
     struct ri_store *st = ri_ctx_store(ctx);
@@ -1277,17 +1232,17 @@ ri_err ri_outbox_queue_digest(struct ri_ctx *ctx, const struct ri_channels_conf 
                               ri_time now)
 {
     const struct channel *ch;
-    struct w p, text, html, tmp;
+    struct ri_wbuf p, text, html, tmp;
     char from[256], to[1024];
     ri_err rc = queue_check(ctx, c, channel, idem_key, &ch);
     if (rc)
         return rc;
     if (now == RI_TIME_NONE)
         now = (ri_time)time(NULL);
-    w_init(&p, PAYLOAD_MAX);
-    w_init(&text, PAYLOAD_MAX);
-    w_init(&html, PAYLOAD_MAX);
-    w_init(&tmp, 4096);
+    ri_wbuf_init(&p, PAYLOAD_MAX);
+    ri_wbuf_init(&text, PAYLOAD_MAX);
+    ri_wbuf_init(&html, PAYLOAD_MAX);
+    ri_wbuf_init(&tmp, 4096);
     switch (ch->type) {
     case CH_SLACK:
         rc = render_slack_digest(d, &p);
@@ -1308,7 +1263,7 @@ ri_err ri_outbox_queue_digest(struct ri_ctx *ctx, const struct ri_channels_conf 
         break;
     case CH_FILE:
         rc = render_json_digest(d, idem_key, &p);
-        w_addc(&p, '\n');
+        ri_wbuf_addc(&p, '\n');
         rc = rc ? rc : p.rc;
         break;
     default:
@@ -1333,7 +1288,7 @@ ri_err ri_outbox_queue_document(struct ri_ctx *ctx, const struct ri_channels_con
                                 ri_time now)
 {
     const struct channel *ch;
-    struct w p, tmp, tbody, hbody;
+    struct ri_wbuf p, tmp, tbody, hbody;
     char from[256], to[1024];
     ri_err rc = queue_check(ctx, c, channel, idem_key, &ch);
     if (rc)
@@ -1344,10 +1299,10 @@ ri_err ri_outbox_queue_document(struct ri_ctx *ctx, const struct ri_channels_con
         subject = "";
     if (!text)
         text = "";
-    w_init(&p, PAYLOAD_MAX);
-    w_init(&tmp, 4096);
-    w_init(&tbody, PAYLOAD_MAX);
-    w_init(&hbody, PAYLOAD_MAX);
+    ri_wbuf_init(&p, PAYLOAD_MAX);
+    ri_wbuf_init(&tmp, 4096);
+    ri_wbuf_init(&tbody, PAYLOAD_MAX);
+    ri_wbuf_init(&hbody, PAYLOAD_MAX);
     switch (ch->type) {
     case CH_SLACK:
         rc = render_slack_doc(subject, text, &p);
@@ -1372,7 +1327,7 @@ ri_err ri_outbox_queue_document(struct ri_ctx *ctx, const struct ri_channels_con
         break;
     case CH_FILE:
         rc = render_json_doc(recipient, subject, text, idem_key, &p);
-        w_addc(&p, '\n');
+        ri_wbuf_addc(&p, '\n');
         rc = rc ? rc : p.rc;
         break;
     default:
@@ -1820,15 +1775,15 @@ ri_err ri_outbox_deliver(struct ri_ctx *ctx, const struct ri_config *cfg, ri_tim
     struct ri_store *st = ri_ctx_store(ctx);
     const struct ri_channels_conf *c = cfg ? cfg->channels : NULL;
     struct ri_deliver_report *r = NULL;
-    struct w text, json, lines;
+    struct ri_wbuf text, json, lines;
     int64_t *ids = NULL, pending = 0;
     size_t n = 0, shown = 0;
     ri_err rc = RI_OK;
 
     *out = NULL;
-    w_init(&text, 1 << 20);
-    w_init(&json, 1 << 20);
-    w_init(&lines, 1 << 20);
+    ri_wbuf_init(&text, 1 << 20);
+    ri_wbuf_init(&json, 1 << 20);
+    ri_wbuf_init(&lines, 1 << 20);
     if (!st)
         return ri_fail(ctx, RI_ERR_INVALID, "outbox: no store is open");
     if (!ri_store_writable(st))
@@ -1884,23 +1839,26 @@ ri_err ri_outbox_deliver(struct ri_ctx *ctx, const struct ri_config *cfg, ri_tim
                    (long long)m.id, m.channel, m.attempts, max, err);
             if (shown++ < 50) {
                 if (dead)
-                    w_addf(&text, "  #%lld %s: dead-lettered after %d attempt%s: %s\n",
-                           (long long)m.id, m.channel, m.attempts, m.attempts == 1 ? "" : "s", err);
+                    ri_wbuf_addf(&text, "  #%lld %s: dead-lettered after %d attempt%s: %s\n",
+                                 (long long)m.id, m.channel, m.attempts, m.attempts == 1 ? "" : "s",
+                                 err);
                 else
-                    w_addf(&text, "  #%lld %s: attempt %d of %d failed, next at %s: %s\n",
-                           (long long)m.id, m.channel, m.attempts, max, when, err);
+                    ri_wbuf_addf(&text, "  #%lld %s: attempt %d of %d failed, next at %s: %s\n",
+                                 (long long)m.id, m.channel, m.attempts, max, when, err);
             }
-            w_addf(&lines, "%s{\"id\":%lld,\"channel\":", lines.b.len ? "," : "", (long long)m.id);
+            ri_wbuf_addf(&lines, "%s{\"id\":%lld,\"channel\":", lines.b.len ? "," : "",
+                         (long long)m.id);
             w_json(&lines, m.channel);
-            w_addf(&lines, ",\"result\":\"%s\",\"attempts\":%d,\"max_attempts\":%d,\"next_at\":",
-                   dead ? "dead" : "retry", m.attempts, max);
+            ri_wbuf_addf(&lines,
+                         ",\"result\":\"%s\",\"attempts\":%d,\"max_attempts\":%d,\"next_at\":",
+                         dead ? "dead" : "retry", m.attempts, max);
             if (dead)
-                w_adds(&lines, "null");
+                ri_wbuf_adds(&lines, "null");
             else
                 w_json(&lines, when);
-            w_adds(&lines, ",\"error\":");
+            ri_wbuf_adds(&lines, ",\"error\":");
             w_json(&lines, err);
-            w_addc(&lines, '}');
+            ri_wbuf_addc(&lines, '}');
         }
         ri_free(m.payload);
         if (rc)
@@ -1911,17 +1869,18 @@ ri_err ri_outbox_deliver(struct ri_ctx *ctx, const struct ri_config *cfg, ri_tim
                                 &pending);
     r->pending = (size_t)pending;
     {
-        struct w head;
-        w_init(&head, 4096);
-        w_addf(&head, "delivery: %zu due, %zu sent, %zu to retry, %zu dead-lettered; %zu pending\n",
-               r->attempted, r->sent, r->retried, r->dead, r->pending);
+        struct ri_wbuf head;
+        ri_wbuf_init(&head, 4096);
+        ri_wbuf_addf(&head,
+                     "delivery: %zu due, %zu sent, %zu to retry, %zu dead-lettered; %zu pending\n",
+                     r->attempted, r->sent, r->retried, r->dead, r->pending);
         if (shown > 50)
-            w_addf(&text, "  (%zu more failures: revintel alerts --outbox)\n", shown - 50);
-        w_addn(&head, text.b.buf, text.b.len);
-        w_addf(&json,
-               "{\"attempted\":%zu,\"sent\":%zu,\"retried\":%zu,\"dead\":%zu,\"pending\":%zu,"
-               "\"failures\":[%s]}\n",
-               r->attempted, r->sent, r->retried, r->dead, r->pending, lines.b.buf);
+            ri_wbuf_addf(&text, "  (%zu more failures: revintel alerts --outbox)\n", shown - 50);
+        ri_wbuf_addn(&head, text.b.buf, text.b.len);
+        ri_wbuf_addf(&json,
+                     "{\"attempted\":%zu,\"sent\":%zu,\"retried\":%zu,\"dead\":%zu,\"pending\":%zu,"
+                     "\"failures\":[%s]}\n",
+                     r->attempted, r->sent, r->retried, r->dead, r->pending, lines.b.buf);
         if (!rc && (head.rc || json.rc || lines.rc))
             rc = ri_fail(ctx, RI_ERR_NOMEM, "out of memory writing the delivery report");
         r->text = ri_buf_detach(&head.b, NULL);
@@ -1943,20 +1902,20 @@ out:
 /* ------------------------------------------------------------------ list */
 
 /* s cut to at most max characters for a table cell, control characters shown as '?'. */
-static void cell(struct w *w, struct w *tmp, const char *s, size_t max)
+static void cell(struct ri_wbuf *w, struct ri_wbuf *tmp, const char *s, size_t max)
 {
     const char *t = clean(tmp, s, 1);
     size_t n = utf8_chars(t, max);
-    w_addn(w, t, n);
+    ri_wbuf_addn(w, t, n);
     if (t[n])
-        w_adds(w, "\xe2\x80\xa6");
+        ri_wbuf_adds(w, "\xe2\x80\xa6");
 }
 
 ri_err ri_outbox_list(struct ri_ctx *ctx, const char *state, char **text, char **json)
 {
     struct ri_store *st = ri_ctx_store(ctx);
     struct ri_stmt *s = NULL;
-    struct w t, j, tmp;
+    struct ri_wbuf t, j, tmp;
     size_t n = 0;
     ri_err rc;
 
@@ -1975,12 +1934,13 @@ ri_err ri_outbox_list(struct ri_ctx *ctx, const char *state, char **text, char *
     if (rc)
         return rc;
     ri_stmt_bind_text(s, 1, state, state ? strlen(state) : 0);
-    w_init(&t, 64u << 20);
-    w_init(&j, 64u << 20);
-    w_init(&tmp, 1 << 16);
-    w_adds(&t, "   id  state    tries  next/sent         channel          recipient            "
-               "subject\n");
-    w_adds(&j, "{\"messages\":[");
+    ri_wbuf_init(&t, 64u << 20);
+    ri_wbuf_init(&j, 64u << 20);
+    ri_wbuf_init(&tmp, 1 << 16);
+    ri_wbuf_adds(&t,
+                 "   id  state    tries  next/sent         channel          recipient            "
+                 "subject\n");
+    ri_wbuf_adds(&j, "{\"messages\":[");
     while ((rc = ri_stmt_step(ctx, s)) == RI_OK) {
         const char *stt = ri_stmt_text(s, 1, NULL);
         ri_time next = ri_stmt_time(s, 8), sent = ri_stmt_time(s, 9);
@@ -1991,56 +1951,56 @@ ri_err ri_outbox_list(struct ri_ctx *ctx, const char *state, char **text, char *
         const char *subj = ri_stmt_is_null(s, 5) ? NULL : ri_stmt_text(s, 5, NULL);
         size_t mark;
         fmt_time(when, tw, sizeof(tw));
-        w_addf(&t, "%5lld  %-7s  %5lld  %-16s  ", (long long)ri_stmt_i64(s, 0), stt,
-               (long long)ri_stmt_i64(s, 6), tw);
+        ri_wbuf_addf(&t, "%5lld  %-7s  %5lld  %-16s  ", (long long)ri_stmt_i64(s, 0), stt,
+                     (long long)ri_stmt_i64(s, 6), tw);
         mark = t.b.len;
         cell(&t, &tmp, ri_stmt_text(s, 2, NULL), 15);
-        w_addf(&t, "%*s", (int)(17 - utf8_count(t.b.buf + mark)), "");
+        ri_wbuf_addf(&t, "%*s", (int)(17 - utf8_count(t.b.buf + mark)), "");
         mark = t.b.len;
         cell(&t, &tmp, recip ? recip : "-", 19);
-        w_addf(&t, "%*s", (int)(21 - utf8_count(t.b.buf + mark)), "");
+        ri_wbuf_addf(&t, "%*s", (int)(21 - utf8_count(t.b.buf + mark)), "");
         cell(&t, &tmp, subj ? subj : "-", 60);
-        w_addc(&t, '\n');
+        ri_wbuf_addc(&t, '\n');
         if (err) {
-            w_adds(&t, "       last error: ");
+            ri_wbuf_adds(&t, "       last error: ");
             cell(&t, &tmp, err, 200);
-            w_addc(&t, '\n');
+            ri_wbuf_addc(&t, '\n');
         }
         fmt_time(ri_stmt_time(s, 7), tc, sizeof(tc));
         fmt_time(next, tn, sizeof(tn));
         fmt_time(sent, ts, sizeof(ts));
-        w_addf(&j, "%s{\"id\":%lld,\"state\":", n ? "," : "", (long long)ri_stmt_i64(s, 0));
+        ri_wbuf_addf(&j, "%s{\"id\":%lld,\"state\":", n ? "," : "", (long long)ri_stmt_i64(s, 0));
         w_json(&j, stt);
-        w_adds(&j, ",\"channel\":");
+        ri_wbuf_adds(&j, ",\"channel\":");
         w_json(&j, ri_stmt_text(s, 2, NULL));
-        w_adds(&j, ",\"kind\":");
+        ri_wbuf_adds(&j, ",\"kind\":");
         w_json(&j, ri_stmt_text(s, 3, NULL));
-        w_adds(&j, ",\"recipient\":");
+        ri_wbuf_adds(&j, ",\"recipient\":");
         w_json(&j, recip ? clean(&tmp, recip, 1) : NULL);
-        w_adds(&j, ",\"subject\":");
+        ri_wbuf_adds(&j, ",\"subject\":");
         w_json(&j, subj ? clean(&tmp, subj, 1) : NULL);
-        w_addf(&j, ",\"attempts\":%lld,\"created_at\":", (long long)ri_stmt_i64(s, 6));
+        ri_wbuf_addf(&j, ",\"attempts\":%lld,\"created_at\":", (long long)ri_stmt_i64(s, 6));
         w_json(&j, tc);
-        w_adds(&j, ",\"next_at\":");
+        ri_wbuf_adds(&j, ",\"next_at\":");
         w_json(&j, !strcmp(stt, "pending") ? tn : NULL);
-        w_adds(&j, ",\"sent_at\":");
+        ri_wbuf_adds(&j, ",\"sent_at\":");
         w_json(&j, sent != RI_TIME_NONE ? ts : NULL);
-        w_adds(&j, ",\"last_error\":");
+        ri_wbuf_adds(&j, ",\"last_error\":");
         w_json(&j, err ? clean(&tmp, err, 1) : NULL);
-        w_addc(&j, '}');
+        ri_wbuf_addc(&j, '}');
         n++;
     }
     ri_stmt_free(s);
     if (rc != RI_ERR_NOTFOUND)
         goto out;
     rc = RI_OK;
-    w_addf(&j, "],\"count\":%zu}\n", n);
+    ri_wbuf_addf(&j, "],\"count\":%zu}\n", n);
     if (n == 0) {
-        w_reset(&t);
+        ri_wbuf_reset(&t);
         if (state)
-            w_addf(&t, "outbox: no %s messages\n", state);
+            ri_wbuf_addf(&t, "outbox: no %s messages\n", state);
         else
-            w_adds(&t, "outbox: empty\n");
+            ri_wbuf_adds(&t, "outbox: empty\n");
     }
     if (t.rc || j.rc || tmp.rc) {
         rc = ri_fail(ctx, RI_ERR_TOOBIG, "outbox listing too large");

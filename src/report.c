@@ -125,39 +125,8 @@ ri_err ri_report_conf_key(struct ri_report_conf *r, const char *section, const c
 
 /* ------------------------------------------------------------------ writing */
 
-/* A buffer whose first failure sticks, so that a long run of appends is checked once. */
-struct w {
-    struct ri_buf b;
-    ri_err rc;
-};
-
-static void w_addn(struct w *w, const char *s, size_t n)
-{
-    if (!w->rc)
-        w->rc = ri_buf_addn(&w->b, s, n);
-}
-
-static void w_adds(struct w *w, const char *s)
-{
-    w_addn(w, s, strlen(s));
-}
-
-static void w_addc(struct w *w, char c)
-{
-    w_addn(w, &c, 1);
-}
-
-__attribute__((format(printf, 2, 3))) static void w_addf(struct w *w, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (!w->rc)
-        w->rc = ri_buf_vaddf(&w->b, fmt, ap);
-    va_end(ap);
-}
-
 /* HTML text or attribute value. */
-static void w_html(struct w *w, const char *s)
+static void w_html(struct ri_wbuf *w, const char *s)
 {
     const char *run = s;
     if (!s)
@@ -171,36 +140,36 @@ static void w_html(struct w *w, const char *s)
                                      : NULL;
         if (!e)
             continue;
-        w_addn(w, run, (size_t)(s - run));
-        w_adds(w, e);
+        ri_wbuf_addn(w, run, (size_t)(s - run));
+        ri_wbuf_adds(w, e);
         run = s + 1;
     }
-    w_addn(w, run, (size_t)(s - run));
+    ri_wbuf_addn(w, run, (size_t)(s - run));
 }
 
 /* A JSON string literal; in_script also writes < > & as \u escapes, so that the text can
  * sit inside a <script> element without ending it. */
-static void w_json_str(struct w *w, const char *s, int in_script)
+static void w_json_str(struct ri_wbuf *w, const char *s, int in_script)
 {
-    w_addc(w, '"');
+    ri_wbuf_addc(w, '"');
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         if (c == '"' || c == '\\') {
-            w_addc(w, '\\');
-            w_addc(w, (char)c);
+            ri_wbuf_addc(w, '\\');
+            ri_wbuf_addc(w, (char)c);
         } else if (c == '\n') {
-            w_adds(w, "\\n");
+            ri_wbuf_adds(w, "\\n");
         } else if (c == '\r') {
-            w_adds(w, "\\r");
+            ri_wbuf_adds(w, "\\r");
         } else if (c == '\t') {
-            w_adds(w, "\\t");
+            ri_wbuf_adds(w, "\\t");
         } else if (c < 0x20 || (in_script && (c == '<' || c == '>' || c == '&'))) {
-            w_addf(w, "\\u%04x", c);
+            ri_wbuf_addf(w, "\\u%04x", c);
         } else {
-            w_addc(w, (char)c);
+            ri_wbuf_addc(w, (char)c);
         }
     }
-    w_addc(w, '"');
+    ri_wbuf_addc(w, '"');
 }
 
 /* The formula rule of the CSV exports (model.c): a cell starting with = + - @ or a tab
@@ -219,7 +188,7 @@ static int looks_like_formula(const char *s)
  * end a table row. */
 enum md_mode { MD_OWN = 0, MD_PROSE, MD_CRM };
 
-static void w_md(struct w *w, const char *s, enum md_mode mode)
+static void w_md(struct ri_wbuf *w, const char *s, enum md_mode mode)
 {
     int brackets;
     const char *start = s;
@@ -227,12 +196,12 @@ static void w_md(struct w *w, const char *s, enum md_mode mode)
         return;
     brackets = mode == MD_CRM || strstr(s, "](") || strstr(s, "][");
     if (mode == MD_CRM && looks_like_formula(s))
-        w_addc(w, '\'');
+        ri_wbuf_addc(w, '\'');
     for (; *s; s++) {
         char c = *s;
         int esc;
         if (c == '\n' || c == '\r' || c == '\t') {
-            w_addc(w, ' ');
+            ri_wbuf_addc(w, ' ');
             continue;
         }
         if (mode == MD_OWN)
@@ -241,14 +210,14 @@ static void w_md(struct w *w, const char *s, enum md_mode mode)
             esc = strchr("\\`*_<|~", c) || (brackets && (c == '[' || c == ']')) ||
                   (c == '>' && (mode == MD_CRM || s == start)) || (c == '#' && s == start);
         if (esc)
-            w_addc(w, '\\');
-        w_addc(w, c);
+            ri_wbuf_addc(w, '\\');
+        ri_wbuf_addc(w, c);
     }
 }
 
 /* A minimal JSON writer: sorted keys are the caller's job (written in order). */
 struct jw {
-    struct w *w;
+    struct ri_wbuf *w;
     int pretty, in_script, depth, first, after_key;
 };
 
@@ -261,19 +230,19 @@ static void jw_pre(struct jw *j)
     if (j->depth == 0)
         return;
     if (!j->first)
-        w_addc(j->w, ',');
+        ri_wbuf_addc(j->w, ',');
     j->first = 0;
     if (j->pretty) {
-        w_addc(j->w, '\n');
+        ri_wbuf_addc(j->w, '\n');
         for (int i = 0; i < j->depth; i++)
-            w_adds(j->w, "  ");
+            ri_wbuf_adds(j->w, "  ");
     }
 }
 
 static void jw_open(struct jw *j, char c)
 {
     jw_pre(j);
-    w_addc(j->w, c);
+    ri_wbuf_addc(j->w, c);
     j->depth++;
     j->first = 1;
 }
@@ -282,11 +251,11 @@ static void jw_close(struct jw *j, char c)
 {
     j->depth--;
     if (j->pretty && !j->first) {
-        w_addc(j->w, '\n');
+        ri_wbuf_addc(j->w, '\n');
         for (int i = 0; i < j->depth; i++)
-            w_adds(j->w, "  ");
+            ri_wbuf_adds(j->w, "  ");
     }
-    w_addc(j->w, c);
+    ri_wbuf_addc(j->w, c);
     j->first = 0;
 }
 
@@ -294,7 +263,7 @@ static void jw_key(struct jw *j, const char *k)
 {
     jw_pre(j);
     w_json_str(j->w, k, 0);
-    w_adds(j->w, j->pretty ? ": " : ":");
+    ri_wbuf_adds(j->w, j->pretty ? ": " : ":");
     j->after_key = 1;
 }
 
@@ -304,28 +273,28 @@ static void jw_str(struct jw *j, const char *s)
     if (s)
         w_json_str(j->w, s, j->in_script);
     else
-        w_adds(j->w, "null");
+        ri_wbuf_adds(j->w, "null");
 }
 
 static void jw_num(struct jw *j, double v)
 {
     jw_pre(j);
     if (isfinite(v))
-        w_addf(j->w, "%.10g", v);
+        ri_wbuf_addf(j->w, "%.10g", v);
     else
-        w_adds(j->w, "null");
+        ri_wbuf_adds(j->w, "null");
 }
 
 static void jw_int(struct jw *j, int64_t v)
 {
     jw_pre(j);
-    w_addf(j->w, "%lld", (long long)v);
+    ri_wbuf_addf(j->w, "%lld", (long long)v);
 }
 
 static void jw_null(struct jw *j)
 {
     jw_pre(j);
-    w_adds(j->w, "null");
+    ri_wbuf_adds(j->w, "null");
 }
 
 static void jw_kstr(struct jw *j, const char *k, const char *s)
@@ -701,27 +670,6 @@ static size_t reason_texts(const char *json, char out[][REASON_MAX], size_t max)
 
 /* The latest date in the store, as the models take it (model.c): the last day a deal was
  * created or closed. RI_TIME_NONE for a store without deals. */
-static ri_err latest_date(struct ri_ctx *ctx, struct ri_store *st, ri_time *out)
-{
-    struct ri_stmt *s = NULL;
-    ri_err rc = ri_stmt_prepare(ctx, st,
-                                "SELECT max(m) FROM (SELECT max(created_at) AS m FROM deals "
-                                "UNION ALL SELECT max(close_date) FROM deals WHERE status <> "
-                                "'open')",
-                                &s);
-    *out = RI_TIME_NONE;
-    if (!rc)
-        rc = ri_stmt_step(ctx, s);
-    if (rc == RI_OK) {
-        ri_time m = ri_stmt_time(s, 0);
-        if (m != RI_TIME_NONE)
-            *out = m - ((m % DAY) + DAY) % DAY;
-    } else if (rc == RI_ERR_NOTFOUND) {
-        rc = RI_OK;
-    }
-    ri_stmt_free(s);
-    return rc;
-}
 
 static ri_err load_diag(struct ri_ctx *ctx, struct ri_store *st, struct rdata *r)
 {
@@ -1200,28 +1148,28 @@ static void window_words(int days, char *out, size_t size)
  * labels only (no CRM text), so it can go into an e-mail subject as it is. */
 static void compose_headline(struct rdata *r)
 {
-    struct w w = {RI_BUF_INIT, RI_OK};
+    struct ri_wbuf w = {RI_BUF_INIT, RI_OK};
     char a[64], b[64], c[64];
     if (r->diag_run && r->i1 >= 0) {
         const struct period_row *p1 = &r->periods[r->i1];
-        w_addf(&w, "win rate %s in %s", pct(p1->wr, a, sizeof(a)), p1->label);
+        ri_wbuf_addf(&w, "win rate %s in %s", pct(p1->wr, a, sizeof(a)), p1->label);
         if (r->i0 >= 0)
-            w_addf(&w, " (%s in %s)", pct(r->periods[r->i0].wr, b, sizeof(b)),
-                   r->periods[r->i0].label);
+            ri_wbuf_addf(&w, " (%s in %s)", pct(r->periods[r->i0].wr, b, sizeof(b)),
+                         r->periods[r->i0].label);
     }
     if (r->n_fc) {
         const struct fcrow *f = &r->fc[r->fc_main];
-        w_addf(&w, "%s%s forecast %s (P10 %s, P90 %s)", w.b.len ? "; " : "", f->label,
-               money_short(f->p50, a, sizeof(a)), money_short(f->p10, b, sizeof(b)),
-               money_short(f->p90, c, sizeof(c)));
+        ri_wbuf_addf(&w, "%s%s forecast %s (P10 %s, P90 %s)", w.b.len ? "; " : "", f->label,
+                     money_short(f->p50, a, sizeof(a)), money_short(f->p10, b, sizeof(b)),
+                     money_short(f->p90, c, sizeof(c)));
     }
     if (r->score_run && r->signal)
-        w_addf(&w, "%s%lld high-risk deals", w.b.len ? "; " : "", (long long)r->n_high);
+        ri_wbuf_addf(&w, "%s%lld high-risk deals", w.b.len ? "; " : "", (long long)r->n_high);
     if (r->alerts_total)
-        w_addf(&w, "%s%lld alert%s", w.b.len ? "; " : "", (long long)r->alerts_total,
-               r->alerts_total == 1 ? "" : "s");
+        ri_wbuf_addf(&w, "%s%lld alert%s", w.b.len ? "; " : "", (long long)r->alerts_total,
+                     r->alerts_total == 1 ? "" : "s");
     if (!w.b.len)
-        w_adds(&w, "no diagnosis, scores or forecast in the store yet");
+        ri_wbuf_adds(&w, "no diagnosis, scores or forecast in the store yet");
     snprintf(r->headline_short, sizeof(r->headline_short), "%s", w.rc ? "" : w.b.buf);
     ri_buf_release(&w.b);
 }
@@ -1251,17 +1199,17 @@ static const char *const part_names[PART__COUNT] = {"win rate, drivers and zombi
                                                     "deals at risk", "forecast"};
 
 /* "not available: run `a`, then `b`" with the commands marked up for HTML or Markdown. */
-static void w_missing(struct w *w, const char *cmds, int html)
+static void w_missing(struct ri_wbuf *w, const char *cmds, int html)
 {
     const char *bar = strchr(cmds, '|');
     const char *o = html ? "<code>" : "`", *c = html ? "</code>" : "`";
     if (html)
-        w_adds(w, "<p class=\"na\">");
-    w_addf(w, "not available: run %s%.*s%s", o, bar ? (int)(bar - cmds) : (int)strlen(cmds), cmds,
-           c);
+        ri_wbuf_adds(w, "<p class=\"na\">");
+    ri_wbuf_addf(w, "not available: run %s%.*s%s", o, bar ? (int)(bar - cmds) : (int)strlen(cmds),
+                 cmds, c);
     if (bar)
-        w_addf(w, ", then %s%s%s", o, bar + 1, c);
-    w_adds(w, html ? "</p>\n" : "\n");
+        ri_wbuf_addf(w, ", then %s%s%s", o, bar + 1, c);
+    ri_wbuf_adds(w, html ? "</p>\n" : "\n");
 }
 
 /* ------------------------------------------------------------------ JSON figures */
@@ -1291,7 +1239,7 @@ static void json_periods(struct jw *j, const struct rdata *r)
     jw_close(j, ']');
 }
 
-static void json_figures(struct w *w, const struct rdata *r, const char *subject)
+static void json_figures(struct ri_wbuf *w, const struct rdata *r, const char *subject)
 {
     struct jw j = {w, 1, 0, 0, 1, 0};
     jw_open(&j, '{');
@@ -1449,11 +1397,11 @@ static void json_figures(struct w *w, const struct rdata *r, const char *subject
     jw_open(&j, '[');
     for (int p = 0; p < PART__COUNT; p++) {
         const char *cmds = missing_cmds(r, (enum part)p);
-        struct w m = {RI_BUF_INIT, RI_OK};
+        struct ri_wbuf m = {RI_BUF_INIT, RI_OK};
         if (!*cmds)
             continue;
-        w_adds(&m, part_names[p]);
-        w_adds(&m, ": ");
+        ri_wbuf_adds(&m, part_names[p]);
+        ri_wbuf_adds(&m, ": ");
         w_missing(&m, cmds, 0);
         if (!m.rc && m.b.len)
             m.b.buf[--m.b.len] = '\0'; /* the newline */
@@ -1498,23 +1446,23 @@ static void json_figures(struct w *w, const struct rdata *r, const char *subject
     }
 
     jw_close(&j, '}');
-    w_addc(w, '\n');
+    ri_wbuf_addc(w, '\n');
 }
 
 /* ------------------------------------------------------------------ chart data */
 
 /* Opens a chart's data block; the JSON inside is escaped for the <script> context. */
-static void chart_block_open(struct w *w, struct jw *j, const char *name)
+static void chart_block_open(struct ri_wbuf *w, struct jw *j, const char *name)
 {
-    w_addf(w, "<script type=\"application/json\" id=\"data-%s\">", name);
+    ri_wbuf_addf(w, "<script type=\"application/json\" id=\"data-%s\">", name);
     *j = (struct jw){w, 0, 1, 0, 1, 0};
     jw_open(j, '{');
 }
 
-static void chart_block_close(struct w *w, struct jw *j)
+static void chart_block_close(struct ri_wbuf *w, struct jw *j)
 {
     jw_close(j, '}');
-    w_adds(w, "</script>\n");
+    ri_wbuf_adds(w, "</script>\n");
 }
 
 static void chart_labels(struct jw *j, const struct rdata *r)
@@ -1539,7 +1487,7 @@ static void chart_labels(struct jw *j, const struct rdata *r)
   jw_close(j, ']');                                                                                \
  } while (0)
 
-static void chart_data_winrate(struct w *w, const struct rdata *r)
+static void chart_data_winrate(struct ri_wbuf *w, const struct rdata *r)
 {
     struct jw j;
     chart_block_open(w, &j, "winrate");
@@ -1550,7 +1498,7 @@ static void chart_data_winrate(struct w *w, const struct rdata *r)
     chart_block_close(w, &j);
 }
 
-static void chart_data_pipeline(struct w *w, const struct rdata *r)
+static void chart_data_pipeline(struct ri_wbuf *w, const struct rdata *r)
 {
     struct jw j;
     chart_block_open(w, &j, "pipeline");
@@ -1560,7 +1508,7 @@ static void chart_data_pipeline(struct w *w, const struct rdata *r)
     chart_block_close(w, &j);
 }
 
-static void chart_data_drivers(struct w *w, const struct rdata *r)
+static void chart_data_drivers(struct ri_wbuf *w, const struct rdata *r)
 {
     struct jw j;
     chart_block_open(w, &j, "drivers");
@@ -1587,7 +1535,7 @@ static void chart_data_drivers(struct w *w, const struct rdata *r)
     chart_block_close(w, &j);
 }
 
-static void chart_data_forecast(struct w *w, const struct rdata *r)
+static void chart_data_forecast(struct ri_wbuf *w, const struct rdata *r)
 {
     static const char *const keys[] = {"expected", "p10", "p50", "p90", "rep"};
     struct jw j;
@@ -1750,40 +1698,40 @@ static const char js_draw[] =
     "  });\n"
     "})();\n";
 
-static void h_card(struct w *w, const char *k, const char *v, const char *note)
+static void h_card(struct ri_wbuf *w, const char *k, const char *v, const char *note)
 {
-    w_adds(w, "<div class=\"card\"><div class=\"k\">");
+    ri_wbuf_adds(w, "<div class=\"card\"><div class=\"k\">");
     w_html(w, k);
-    w_adds(w, "</div><div class=\"v\">");
+    ri_wbuf_adds(w, "</div><div class=\"v\">");
     w_html(w, v);
-    w_adds(w, "</div><div class=\"note\">");
+    ri_wbuf_adds(w, "</div><div class=\"note\">");
     w_html(w, note);
-    w_adds(w, "</div></div>\n");
+    ri_wbuf_adds(w, "</div></div>\n");
 }
 
 /* A table cell: num 1 a number (right-aligned), 2 a deal id (not wrapped). */
-static void h_td(struct w *w, const char *s, int num)
+static void h_td(struct ri_wbuf *w, const char *s, int num)
 {
-    w_adds(w, num == 2 ? "<td class=\"id\">" : num ? "<td class=\"n\">" : "<td>");
+    ri_wbuf_adds(w, num == 2 ? "<td class=\"id\">" : num ? "<td class=\"n\">" : "<td>");
     w_html(w, s);
-    w_adds(w, "</td>");
+    ri_wbuf_adds(w, "</td>");
 }
 
-static void h_th(struct w *w, const char *const *cols, const int *num, size_t n)
+static void h_th(struct ri_wbuf *w, const char *const *cols, const int *num, size_t n)
 {
-    w_adds(w, "<table><thead><tr>");
+    ri_wbuf_adds(w, "<table><thead><tr>");
     for (size_t i = 0; i < n; i++) {
-        w_adds(w, num[i] ? "<th class=\"n\">" : "<th>");
+        ri_wbuf_adds(w, num[i] ? "<th class=\"n\">" : "<th>");
         w_html(w, cols[i]);
-        w_adds(w, "</th>");
+        ri_wbuf_adds(w, "</th>");
     }
-    w_adds(w, "</tr></thead><tbody>\n");
+    ri_wbuf_adds(w, "</tr></thead><tbody>\n");
 }
 
-static void h_cards(struct w *w, const struct rdata *r)
+static void h_cards(struct ri_wbuf *w, const struct rdata *r)
 {
     char a[64], b[64], c[64], note[160];
-    w_adds(w, "<div class=\"cards\">\n");
+    ri_wbuf_adds(w, "<div class=\"cards\">\n");
     if (r->diag_run && r->i1 >= 0) {
         const struct period_row *p = &r->periods[r->i1];
         if (r->i0 >= 0)
@@ -1827,31 +1775,32 @@ static void h_cards(struct w *w, const struct rdata *r)
     snprintf(a, sizeof(a), "%lld", (long long)r->alerts_total);
     window_words(r->days, note, sizeof(note));
     h_card(w, "Alerts", a, note);
-    w_adds(w, "</div>\n");
+    ri_wbuf_adds(w, "</div>\n");
 }
 
-static void h_winrate(struct w *w, const struct rdata *r)
+static void h_winrate(struct ri_wbuf *w, const struct rdata *r)
 {
     char a[64], b[64], c[64];
-    w_adds(w, "<section id=\"winrate\"><h2>Win rate</h2>\n");
+    ri_wbuf_adds(w, "<section id=\"winrate\"><h2>Win rate</h2>\n");
     if (!r->diag_run) {
         w_missing(w, missing_cmds(r, PART_DIAG), 1);
-        w_adds(w, "</section>\n");
+        ri_wbuf_adds(w, "</section>\n");
         return;
     }
     if (r->headline) {
-        w_adds(w, "<p>");
+        ri_wbuf_adds(w, "<p>");
         w_html(w, r->headline);
-        w_adds(w, "</p>\n");
+        ri_wbuf_adds(w, "</p>\n");
     }
     if (r->filter) {
-        w_adds(w, "<p class=\"note\">Diagnosis filtered to ");
+        ri_wbuf_adds(w, "<p class=\"note\">Diagnosis filtered to ");
         w_html(w, r->filter);
-        w_adds(w, ".</p>\n");
+        ri_wbuf_adds(w, ".</p>\n");
     }
     if (r->n_periods) {
-        w_adds(w, "<div class=\"chart\"><canvas id=\"chart-winrate\" data-points=\"0\" "
-                  "aria-label=\"win rate by period with its 95 % interval\"></canvas></div>\n");
+        ri_wbuf_adds(w,
+                     "<div class=\"chart\"><canvas id=\"chart-winrate\" data-points=\"0\" "
+                     "aria-label=\"win rate by period with its 95 % interval\"></canvas></div>\n");
         chart_data_winrate(w, r);
     }
     if (r->n_drivers) {
@@ -1859,21 +1808,22 @@ static void h_winrate(struct w *w, const struct rdata *r)
                                            "interaction", "total", "q",        ""};
         static const int num[] = {0, 1, 1, 1, 1, 1, 1, 1, 0};
         int hgt = 60 + 30 * (int)r->n_drivers;
-        w_adds(w, "<h3>Drivers of the change");
+        ri_wbuf_adds(w, "<h3>Drivers of the change");
         if (r->i0 >= 0 && r->i1 >= 0) {
-            w_adds(w, " from ");
+            ri_wbuf_adds(w, " from ");
             w_html(w, r->periods[r->i0].label);
-            w_adds(w, " to ");
+            ri_wbuf_adds(w, " to ");
             w_html(w, r->periods[r->i1].label);
         }
-        w_adds(w, "</h3>\n<p class=\"note\">Each segment's share of the change of the overall "
-                  "win rate: mix (more or fewer of its deals), rate (its own win rate moved) and "
-                  "their interaction; within a dimension they add up to the whole change. "
-                  "Segments of different dimensions overlap.</p>\n");
-        w_addf(w,
-               "<div class=\"chart\" style=\"height:%dpx\"><canvas id=\"chart-drivers\" "
-               "data-points=\"0\" aria-label=\"drivers of the change\"></canvas></div>\n",
-               hgt);
+        ri_wbuf_adds(
+            w, "</h3>\n<p class=\"note\">Each segment's share of the change of the overall "
+               "win rate: mix (more or fewer of its deals), rate (its own win rate moved) and "
+               "their interaction; within a dimension they add up to the whole change. "
+               "Segments of different dimensions overlap.</p>\n");
+        ri_wbuf_addf(w,
+                     "<div class=\"chart\" style=\"height:%dpx\"><canvas id=\"chart-drivers\" "
+                     "data-points=\"0\" aria-label=\"drivers of the change\"></canvas></div>\n",
+                     hgt);
         chart_data_drivers(w, r);
         h_th(w, cols, num, RI_ARRAY_SIZE(cols));
         for (size_t i = 0; i < r->n_drivers; i++) {
@@ -1883,7 +1833,7 @@ static void h_winrate(struct w *w, const struct rdata *r)
                      (long long)d->n1);
             snprintf(rates, sizeof(rates), "%s \xe2\x86\x92 %s", pct(d->r0, a, sizeof(a)),
                      pct(d->r1, b, sizeof(b)));
-            w_adds(w, "<tr>");
+            ri_wbuf_adds(w, "<tr>");
             h_td(w, d->segment, 0);
             h_td(w, deals, 1);
             h_td(w, rates, 1);
@@ -1893,88 +1843,88 @@ static void h_winrate(struct w *w, const struct rdata *r)
             h_td(w, points(d->total, a, sizeof(a)), 1);
             h_td(w, pval(d->q, c, sizeof(c)), 1);
             h_td(w, d->significant ? "significant" : d->small ? "small segment" : "", 0);
-            w_adds(w, "</tr>\n");
+            ri_wbuf_adds(w, "</tr>\n");
         }
-        w_adds(w, "</tbody></table>\n");
+        ri_wbuf_adds(w, "</tbody></table>\n");
     }
     if (r->n_weak) {
         static const char *const cols[] = {"segment", "closed", "won", "win rate [95 % interval]"};
         static const int num[] = {0, 1, 1, 1};
-        w_adds(w, "<h3>Lowest win rates");
+        ri_wbuf_adds(w, "<h3>Lowest win rates");
         if (r->i1 >= 0) {
-            w_adds(w, " in ");
+            ri_wbuf_adds(w, " in ");
             w_html(w, r->periods[r->i1].label);
         }
-        w_adds(w, "</h3>\n");
+        ri_wbuf_adds(w, "</h3>\n");
         h_th(w, cols, num, RI_ARRAY_SIZE(cols));
         for (size_t i = 0; i < r->n_weak; i++) {
             const struct segrow *g = &r->weak[i];
             char seg[64];
-            w_adds(w, "<tr><td>");
+            ri_wbuf_adds(w, "<tr><td>");
             w_html(w, g->dim);
-            w_adds(w, " = ");
+            ri_wbuf_adds(w, " = ");
             w_html(w, g->value);
-            w_adds(w, "</td>");
+            ri_wbuf_adds(w, "</td>");
             snprintf(seg, sizeof(seg), "%lld", (long long)(g->won + g->lost));
             h_td(w, seg, 1);
             snprintf(seg, sizeof(seg), "%lld", (long long)g->won);
             h_td(w, seg, 1);
             h_td(w, pct_ci(g->wr, g->lo, g->hi, a, sizeof(a)), 1);
-            w_adds(w, "</tr>\n");
+            ri_wbuf_adds(w, "</tr>\n");
         }
-        w_adds(w, "</tbody></table>\n");
+        ri_wbuf_adds(w, "</tbody></table>\n");
     }
-    w_adds(w, "</section>\n");
+    ri_wbuf_adds(w, "</section>\n");
 }
 
-static void h_pipeline(struct w *w, const struct rdata *r)
+static void h_pipeline(struct ri_wbuf *w, const struct rdata *r)
 {
-    w_adds(w, "<section id=\"pipeline\"><h2>Pipeline volume and quality</h2>\n");
+    ri_wbuf_adds(w, "<section id=\"pipeline\"><h2>Pipeline volume and quality</h2>\n");
     if (!r->diag_run) {
         w_missing(w, missing_cmds(r, PART_DIAG), 1);
     } else {
         if (r->volume_quality) {
-            w_adds(w, "<p>");
+            ri_wbuf_adds(w, "<p>");
             w_html(w, r->volume_quality);
-            w_adds(w, "</p>\n");
+            ri_wbuf_adds(w, "</p>\n");
         }
         if (r->n_periods) {
-            w_adds(w, "<div class=\"chart\"><canvas id=\"chart-pipeline\" data-points=\"0\" "
-                      "aria-label=\"deals created and pipeline quality by period\"></canvas>"
-                      "</div>\n");
+            ri_wbuf_adds(w, "<div class=\"chart\"><canvas id=\"chart-pipeline\" data-points=\"0\" "
+                            "aria-label=\"deals created and pipeline quality by period\"></canvas>"
+                            "</div>\n");
             chart_data_pipeline(w, r);
         }
     }
-    w_adds(w, "</section>\n");
+    ri_wbuf_adds(w, "</section>\n");
 }
 
-static void h_forecast(struct w *w, const struct rdata *r)
+static void h_forecast(struct ri_wbuf *w, const struct rdata *r)
 {
     static const char *const cols[] = {"period",       "won so far", "open deals",
                                        "new pipeline", "expected",   "P10",
                                        "P50",          "P90",        "reps' forecast"};
     static const int num[] = {0, 1, 1, 1, 1, 1, 1, 1, 1};
     char a[64], d[16];
-    w_adds(w, "<section id=\"forecast\"><h2>Forecast</h2>\n");
+    ri_wbuf_adds(w, "<section id=\"forecast\"><h2>Forecast</h2>\n");
     if (!r->n_fc) {
         w_missing(w, missing_cmds(r, PART_FORECAST), 1);
-        w_adds(w, "</section>\n");
+        ri_wbuf_adds(w, "</section>\n");
         return;
     }
     ri_format_date(r->fc_as_of, d, sizeof(d));
-    w_addf(w,
-           "<p class=\"note\">As of %s: closed won so far, plus each open deal's calibrated "
-           "P(win) times its chance to close inside the period, plus pipeline not yet "
-           "created; P10/P50/P90 from the Monte Carlo, next to the reps' forecast "
-           "(probability x amount).</p>\n",
-           d);
-    w_adds(w, "<div class=\"chart\"><canvas id=\"chart-forecast\" data-points=\"0\" "
-              "aria-label=\"forecast range against the reps' forecast\"></canvas></div>\n");
+    ri_wbuf_addf(w,
+                 "<p class=\"note\">As of %s: closed won so far, plus each open deal's calibrated "
+                 "P(win) times its chance to close inside the period, plus pipeline not yet "
+                 "created; P10/P50/P90 from the Monte Carlo, next to the reps' forecast "
+                 "(probability x amount).</p>\n",
+                 d);
+    ri_wbuf_adds(w, "<div class=\"chart\"><canvas id=\"chart-forecast\" data-points=\"0\" "
+                    "aria-label=\"forecast range against the reps' forecast\"></canvas></div>\n");
     chart_data_forecast(w, r);
     h_th(w, cols, num, RI_ARRAY_SIZE(cols));
     for (size_t i = 0; i < r->n_fc; i++) {
         const struct fcrow *f = &r->fc[i];
-        w_adds(w, "<tr>");
+        ri_wbuf_adds(w, "<tr>");
         h_td(w, f->label, 0);
         h_td(w, money(f->won_so_far, a, sizeof(a)), 1);
         h_td(w, money(f->open_expected, a, sizeof(a)), 1);
@@ -1984,51 +1934,51 @@ static void h_forecast(struct w *w, const struct rdata *r)
         h_td(w, money(f->p50, a, sizeof(a)), 1);
         h_td(w, money(f->p90, a, sizeof(a)), 1);
         h_td(w, money(f->rep, a, sizeof(a)), 1);
-        w_adds(w, "</tr>\n");
+        ri_wbuf_adds(w, "</tr>\n");
     }
-    w_adds(w, "</tbody></table>\n");
+    ri_wbuf_adds(w, "</tbody></table>\n");
     {
         char tr[600];
         track_record(r, tr, sizeof(tr));
         if (tr[0]) {
-            w_adds(w, "<p class=\"note\" id=\"track-record\">");
+            ri_wbuf_adds(w, "<p class=\"note\" id=\"track-record\">");
             w_html(w, tr);
-            w_adds(w, "</p>\n");
+            ri_wbuf_adds(w, "</p>\n");
         }
     }
-    w_adds(w, "</section>\n");
+    ri_wbuf_adds(w, "</section>\n");
 }
 
-static void h_risk(struct w *w, const struct rdata *r)
+static void h_risk(struct ri_wbuf *w, const struct rdata *r)
 {
     static const char *const cols[] = {"deal",   "name",   "account", "owner", "stage",
                                        "amount", "P(win)", "tier",    "why"};
     static const int num[] = {0, 0, 0, 0, 0, 1, 1, 0, 0};
     char a[64], d[16];
-    w_adds(w, "<section id=\"risk\"><h2>Deals at risk</h2>\n");
+    ri_wbuf_adds(w, "<section id=\"risk\"><h2>Deals at risk</h2>\n");
     if (!r->score_run) {
         w_missing(w, missing_cmds(r, PART_SCORES), 1);
-        w_adds(w, "</section>\n");
+        ri_wbuf_adds(w, "</section>\n");
         return;
     }
     ri_format_date(r->score_as_of, d, sizeof(d));
-    w_addf(w,
-           "<p class=\"note\">Scored %s by model %lld: %lld open deals, %lld high risk and "
-           "%lld at risk; the largest revenue at stake (amount x (1 - P(win))) first.",
-           d, (long long)r->score_model, (long long)r->scored, (long long)r->n_high,
-           (long long)r->n_at);
+    ri_wbuf_addf(w,
+                 "<p class=\"note\">Scored %s by model %lld: %lld open deals, %lld high risk and "
+                 "%lld at risk; the largest revenue at stake (amount x (1 - P(win))) first.",
+                 d, (long long)r->score_model, (long long)r->scored, (long long)r->n_high,
+                 (long long)r->n_at);
     if (!r->signal)
-        w_adds(w, " The model found no reliable signal when it was trained: read the scores "
-                  "with care.");
-    w_adds(w, "</p>\n");
+        ri_wbuf_adds(w, " The model found no reliable signal when it was trained: read the scores "
+                        "with care.");
+    ri_wbuf_adds(w, "</p>\n");
     if (!r->n_risk) {
-        w_adds(w, "<p>No open deal at risk.</p>\n</section>\n");
+        ri_wbuf_adds(w, "<p>No open deal at risk.</p>\n</section>\n");
         return;
     }
     h_th(w, cols, num, RI_ARRAY_SIZE(cols));
     for (size_t i = 0; i < r->n_risk; i++) {
         const struct risk *k = &r->risk[i];
-        w_adds(w, "<tr>");
+        ri_wbuf_adds(w, "<tr>");
         h_td(w, k->crm_id, 2);
         h_td(w, k->name, 0);
         h_td(w, k->account, 0);
@@ -2037,48 +1987,48 @@ static void h_risk(struct w *w, const struct rdata *r)
         h_td(w, money(k->amount, a, sizeof(a)), 1);
         h_td(w, pct(k->p_win, a, sizeof(a)), 1);
         h_td(w, k->tier, 0);
-        w_adds(w, "<td><ul class=\"reasons\">");
+        ri_wbuf_adds(w, "<td><ul class=\"reasons\">");
         for (size_t m = 0; m < k->n_reasons; m++) {
-            w_adds(w, "<li>");
+            ri_wbuf_adds(w, "<li>");
             w_html(w, k->reasons[m]);
-            w_adds(w, "</li>");
+            ri_wbuf_adds(w, "</li>");
         }
-        w_adds(w, "</ul></td></tr>\n");
+        ri_wbuf_adds(w, "</ul></td></tr>\n");
     }
-    w_adds(w, "</tbody></table>\n</section>\n");
+    ri_wbuf_adds(w, "</tbody></table>\n</section>\n");
 }
 
-static void h_zombies(struct w *w, const struct rdata *r)
+static void h_zombies(struct ri_wbuf *w, const struct rdata *r)
 {
     static const char *const cols[] = {"deal",   "name",         "owner",         "stage",
                                        "amount", "days overdue", "days in stage", "stage P90 (won)",
                                        ""};
     static const int num[] = {0, 0, 0, 0, 1, 1, 1, 1, 0};
     char a[64];
-    w_adds(w, "<section id=\"zombies\"><h2>Stalled and zombie deals</h2>\n");
+    ri_wbuf_adds(w, "<section id=\"zombies\"><h2>Stalled and zombie deals</h2>\n");
     if (!r->diag_run) {
         w_missing(w, missing_cmds(r, PART_DIAG), 1);
-        w_adds(w, "</section>\n");
+        ri_wbuf_adds(w, "</section>\n");
         return;
     }
-    w_addf(w,
-           "<p>%.0f open deals have a close date in the past or sit in their stage longer "
-           "than 90 %% of won deals did",
-           isfinite(r->m_zombies) ? r->m_zombies : (double)r->z_listed);
+    ri_wbuf_addf(w,
+                 "<p>%.0f open deals have a close date in the past or sit in their stage longer "
+                 "than 90 %% of won deals did",
+                 isfinite(r->m_zombies) ? r->m_zombies : (double)r->z_listed);
     if (isfinite(r->m_open))
-        w_addf(w, " (of %.0f open deals)", r->m_open);
+        ri_wbuf_addf(w, " (of %.0f open deals)", r->m_open);
     if (isfinite(r->m_live))
-        w_addf(w, "; the live pipeline without them is %s", money(r->m_live, a, sizeof(a)));
-    w_adds(w, ".</p>\n");
+        ri_wbuf_addf(w, "; the live pipeline without them is %s", money(r->m_live, a, sizeof(a)));
+    ri_wbuf_adds(w, ".</p>\n");
     if (!r->n_zombies) {
-        w_adds(w, "</section>\n");
+        ri_wbuf_adds(w, "</section>\n");
         return;
     }
-    w_adds(w, "<h3>The largest</h3>\n");
+    ri_wbuf_adds(w, "<h3>The largest</h3>\n");
     h_th(w, cols, num, RI_ARRAY_SIZE(cols));
     for (size_t i = 0; i < r->n_zombies; i++) {
         const struct zombie *z = &r->zombies[i];
-        w_adds(w, "<tr>");
+        ri_wbuf_adds(w, "<tr>");
         h_td(w, z->crm_id, 2);
         h_td(w, z->name, 0);
         h_td(w, z->owner, 0);
@@ -2092,70 +2042,70 @@ static void h_zombies(struct w *w, const struct rdata *r)
              : z->overdue             ? "overdue"
                                       : "stalled",
              0);
-        w_adds(w, "</tr>\n");
+        ri_wbuf_adds(w, "</tr>\n");
     }
-    w_adds(w, "</tbody></table>\n</section>\n");
+    ri_wbuf_adds(w, "</tbody></table>\n</section>\n");
 }
 
-static void h_alerts(struct w *w, const struct rdata *r)
+static void h_alerts(struct ri_wbuf *w, const struct rdata *r)
 {
     char words[64], a[64];
     window_words(r->days, words, sizeof(words));
-    w_addf(w, "<section id=\"alerts\"><h2>Alerts %s</h2>\n", words);
+    ri_wbuf_addf(w, "<section id=\"alerts\"><h2>Alerts %s</h2>\n", words);
     if (!r->alerts_total) {
-        w_addf(w, "<p>No alerts %s.</p>\n</section>\n", words);
+        ri_wbuf_addf(w, "<p>No alerts %s.</p>\n</section>\n", words);
         return;
     }
-    w_adds(w, "<table><thead><tr><th>severity</th><th>alert</th><th>action</th><th "
-              "class=\"n\">at stake</th></tr></thead><tbody>\n");
+    ri_wbuf_adds(w, "<table><thead><tr><th>severity</th><th>alert</th><th>action</th><th "
+                    "class=\"n\">at stake</th></tr></thead><tbody>\n");
     for (size_t i = 0; i < r->n_alerts; i++) {
         const struct alert *al = &r->alerts[i];
         const char *sev = al->severity ? al->severity : "";
-        w_adds(w, "<tr><td class=\"");
+        ri_wbuf_adds(w, "<tr><td class=\"");
         w_html(w, !strcmp(sev, "critical") || !strcmp(sev, "warning") ? sev : "info");
-        w_adds(w, "\">");
+        ri_wbuf_adds(w, "\">");
         w_html(w, sev);
-        w_adds(w, "</td><td><strong>");
+        ri_wbuf_adds(w, "</td><td><strong>");
         w_html(w, al->subject);
-        w_adds(w, "</strong><br>");
+        ri_wbuf_adds(w, "</strong><br>");
         w_html(w, al->message);
-        w_adds(w, "</td>");
+        ri_wbuf_adds(w, "</td>");
         h_td(w, al->action ? al->action : "", 0);
         h_td(w, isfinite(al->value) ? money(al->value, a, sizeof(a)) : "", 1);
-        w_adds(w, "</tr>\n");
+        ri_wbuf_adds(w, "</tr>\n");
     }
-    w_adds(w, "</tbody></table>\n");
+    ri_wbuf_adds(w, "</tbody></table>\n");
     if (r->alerts_total > (int64_t)r->n_alerts)
-        w_addf(w, "<p class=\"note\">and %lld more.</p>\n",
-               (long long)(r->alerts_total - (int64_t)r->n_alerts));
-    w_adds(w, "</section>\n");
+        ri_wbuf_addf(w, "<p class=\"note\">and %lld more.</p>\n",
+                     (long long)(r->alerts_total - (int64_t)r->n_alerts));
+    ri_wbuf_adds(w, "</section>\n");
 }
 
-static void html_doc(struct w *w, const struct rdata *r, const char *title, const char *chartjs,
-                     size_t chartjs_len)
+static void html_doc(struct ri_wbuf *w, const struct rdata *r, const char *title,
+                     const char *chartjs, size_t chartjs_len)
 {
     char d[16];
     ri_format_date(r->as_of, d, sizeof(d));
-    w_adds(w, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-              "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-              "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-              "script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:\">\n"
-              "<title>");
+    ri_wbuf_adds(w, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+                    "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+                    "script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:\">\n"
+                    "<title>");
     w_html(w, title);
-    w_adds(w, "</title>\n<style>\n");
-    w_adds(w, css);
-    w_adds(w, "</style>\n</head>\n"
-              "<body data-charts=\"0\" data-points=\"0\" data-errors=\"0\">\n"
-              "<pre id=\"report-errors\" hidden></pre>\n"
-              "<script>\n");
-    w_adds(w, js_guard);
-    w_adds(w, "</script>\n<main>\n<header><h1>");
+    ri_wbuf_adds(w, "</title>\n<style>\n");
+    ri_wbuf_adds(w, css);
+    ri_wbuf_adds(w, "</style>\n</head>\n"
+                    "<body data-charts=\"0\" data-points=\"0\" data-errors=\"0\">\n"
+                    "<pre id=\"report-errors\" hidden></pre>\n"
+                    "<script>\n");
+    ri_wbuf_adds(w, js_guard);
+    ri_wbuf_adds(w, "</script>\n<main>\n<header><h1>");
     w_html(w, title);
-    w_addf(w, "</h1>\n<div class=\"sub\">As of %s, looking back %d day%s.</div>\n", d, r->days,
-           r->days == 1 ? "" : "s");
-    w_adds(w, "<p class=\"headline\">");
+    ri_wbuf_addf(w, "</h1>\n<div class=\"sub\">As of %s, looking back %d day%s.</div>\n", d,
+                 r->days, r->days == 1 ? "" : "s");
+    ri_wbuf_adds(w, "<p class=\"headline\">");
     w_html(w, r->headline_short);
-    w_adds(w, "</p>\n</header>\n");
+    ri_wbuf_adds(w, "</p>\n</header>\n");
     h_cards(w, r);
     h_winrate(w, r);
     h_forecast(w, r);
@@ -2163,60 +2113,60 @@ static void html_doc(struct w *w, const struct rdata *r, const char *title, cons
     h_risk(w, r);
     h_zombies(w, r);
     h_alerts(w, r);
-    w_adds(w, "<footer>revintel " RI_VERSION ": built from the store's tables");
+    ri_wbuf_adds(w, "<footer>revintel " RI_VERSION ": built from the store's tables");
     if (r->diag_run && r->diag_as_of != RI_TIME_NONE) {
         ri_format_date(r->diag_as_of, d, sizeof(d));
-        w_addf(w, "; diagnosis as of %s (run %lld)", d, (long long)r->diag_run);
+        ri_wbuf_addf(w, "; diagnosis as of %s (run %lld)", d, (long long)r->diag_run);
     } else if (r->diag_run) {
-        w_addf(w, "; diagnosis run %lld", (long long)r->diag_run);
+        ri_wbuf_addf(w, "; diagnosis run %lld", (long long)r->diag_run);
     }
     if (r->score_run)
-        w_addf(w, "; score run %lld", (long long)r->score_run);
+        ri_wbuf_addf(w, "; score run %lld", (long long)r->score_run);
     if (r->n_fc) {
         ri_format_date(r->fc_as_of, d, sizeof(d));
-        w_addf(w, "; forecast of %s", d);
+        ri_wbuf_addf(w, "; forecast of %s", d);
     }
-    w_adds(w, ".</footer>\n</main>\n<script>\n");
-    w_addn(w, chartjs, chartjs_len);
-    w_adds(w, "\n</script>\n<script>\n");
-    w_adds(w, js_draw);
-    w_adds(w, "</script>\n</body>\n</html>\n");
+    ri_wbuf_adds(w, ".</footer>\n</main>\n<script>\n");
+    ri_wbuf_addn(w, chartjs, chartjs_len);
+    ri_wbuf_adds(w, "\n</script>\n<script>\n");
+    ri_wbuf_adds(w, js_draw);
+    ri_wbuf_adds(w, "</script>\n</body>\n</html>\n");
 }
 
 /* ------------------------------------------------------------------ Markdown */
 
-static void m_row(struct w *w, const char *const *cells, size_t n, const int *crm)
+static void m_row(struct ri_wbuf *w, const char *const *cells, size_t n, const int *crm)
 {
-    w_adds(w, "|");
+    ri_wbuf_adds(w, "|");
     for (size_t i = 0; i < n; i++) {
-        w_addc(w, ' ');
+        ri_wbuf_addc(w, ' ');
         w_md(w, cells[i] ? cells[i] : "", crm && crm[i] ? MD_CRM : MD_OWN);
-        w_adds(w, " |");
+        ri_wbuf_adds(w, " |");
     }
-    w_addc(w, '\n');
+    ri_wbuf_addc(w, '\n');
 }
 
-static void m_head(struct w *w, const char *const *cols, const int *num, size_t n)
+static void m_head(struct ri_wbuf *w, const char *const *cols, const int *num, size_t n)
 {
     m_row(w, cols, n, NULL);
-    w_adds(w, "|");
+    ri_wbuf_adds(w, "|");
     for (size_t i = 0; i < n; i++)
-        w_adds(w, num[i] ? " ---: |" : " --- |");
-    w_addc(w, '\n');
+        ri_wbuf_adds(w, num[i] ? " ---: |" : " --- |");
+    ri_wbuf_addc(w, '\n');
 }
 
-static void markdown_doc(struct w *w, const struct rdata *r, const char *title)
+static void markdown_doc(struct ri_wbuf *w, const struct rdata *r, const char *title)
 {
     char a[64], b[64], c[64], e[64], f[64], g[64], h[64], k[64], l[64], d[16], words[64];
-    w_adds(w, "# ");
+    ri_wbuf_adds(w, "# ");
     w_md(w, title, MD_OWN);
-    w_adds(w, "\n\n**");
+    ri_wbuf_adds(w, "\n\n**");
     w_md(w, r->headline_short, MD_PROSE);
-    w_adds(w, "**\n\n");
+    ri_wbuf_adds(w, "**\n\n");
     ri_format_date(r->as_of, d, sizeof(d));
-    w_addf(w, "As of %s, looking back %d day%s.\n\n", d, r->days, r->days == 1 ? "" : "s");
+    ri_wbuf_addf(w, "As of %s, looking back %d day%s.\n\n", d, r->days, r->days == 1 ? "" : "s");
 
-    w_adds(w, "## Win rate\n\n");
+    ri_wbuf_adds(w, "## Win rate\n\n");
     if (!r->diag_run) {
         w_missing(w, missing_cmds(r, PART_DIAG), 0);
     } else {
@@ -2226,7 +2176,7 @@ static void markdown_doc(struct w *w, const struct rdata *r, const char *title)
         size_t from = r->n_periods > 6 ? r->n_periods - 6 : 0;
         if (r->headline) {
             w_md(w, r->headline, MD_PROSE);
-            w_adds(w, "\n\n");
+            ri_wbuf_adds(w, "\n\n");
         }
         if (r->n_periods) {
             m_head(w, cols, num, RI_ARRAY_SIZE(cols));
@@ -2246,17 +2196,17 @@ static void markdown_doc(struct w *w, const struct rdata *r, const char *title)
                 cells[5] = pct(p->quality, f, sizeof(f));
                 m_row(w, cells, 6, NULL);
             }
-            w_addc(w, '\n');
+            ri_wbuf_addc(w, '\n');
         }
         if (r->n_drivers) {
             static const char *const dcols[] = {"segment",     "deals", "win rate", "mix", "rate",
                                                 "interaction", "total", "q",        ""};
             static const int dnum[] = {0, 1, 1, 1, 1, 1, 1, 1, 0};
             static const int dcrm[] = {1, 0, 0, 0, 0, 0, 0, 0, 0};
-            w_adds(w, "### Drivers of the change");
+            ri_wbuf_adds(w, "### Drivers of the change");
             if (r->i0 >= 0 && r->i1 >= 0)
-                w_addf(w, " from %s to %s", r->periods[r->i0].label, r->periods[r->i1].label);
-            w_adds(w, "\n\n");
+                ri_wbuf_addf(w, " from %s to %s", r->periods[r->i0].label, r->periods[r->i1].label);
+            ri_wbuf_adds(w, "\n\n");
             m_head(w, dcols, dnum, RI_ARRAY_SIZE(dcols));
             for (size_t i = 0; i < r->n_drivers; i++) {
                 const struct driver *dr = &r->drivers[i];
@@ -2277,11 +2227,11 @@ static void markdown_doc(struct w *w, const struct rdata *r, const char *title)
                 cells[8] = dr->significant ? "significant" : dr->small ? "small segment" : "";
                 m_row(w, cells, 9, dcrm);
             }
-            w_addc(w, '\n');
+            ri_wbuf_addc(w, '\n');
         }
     }
 
-    w_adds(w, "## Forecast\n\n");
+    ri_wbuf_adds(w, "## Forecast\n\n");
     if (!r->n_fc) {
         w_missing(w, missing_cmds(r, PART_FORECAST), 0);
     } else {
@@ -2289,7 +2239,7 @@ static void markdown_doc(struct w *w, const struct rdata *r, const char *title)
                                            "P50",    "P90",        "reps' forecast"};
         static const int num[] = {0, 1, 1, 1, 1, 1, 1};
         ri_format_date(r->fc_as_of, d, sizeof(d));
-        w_addf(w, "As of %s.\n\n", d);
+        ri_wbuf_addf(w, "As of %s.\n\n", d);
         m_head(w, cols, num, RI_ARRAY_SIZE(cols));
         for (size_t i = 0; i < r->n_fc; i++) {
             const struct fcrow *fc = &r->fc[i];
@@ -2302,26 +2252,26 @@ static void markdown_doc(struct w *w, const struct rdata *r, const char *title)
                                     money(fc->rep, g, sizeof(g))};
             m_row(w, cells, 7, NULL);
         }
-        w_addc(w, '\n');
+        ri_wbuf_addc(w, '\n');
         {
             char tr[600];
             track_record(r, tr, sizeof(tr));
             if (tr[0]) {
                 w_md(w, tr, MD_PROSE);
-                w_adds(w, "\n\n");
+                ri_wbuf_adds(w, "\n\n");
             }
         }
     }
 
-    w_adds(w, "## Pipeline volume and quality\n\n");
+    ri_wbuf_adds(w, "## Pipeline volume and quality\n\n");
     if (!r->diag_run) {
         w_missing(w, missing_cmds(r, PART_DIAG), 0);
     } else if (r->volume_quality) {
         w_md(w, r->volume_quality, MD_PROSE);
-        w_adds(w, "\n\n");
+        ri_wbuf_adds(w, "\n\n");
     }
 
-    w_adds(w, "## Deals at risk\n\n");
+    ri_wbuf_adds(w, "## Deals at risk\n\n");
     if (!r->score_run) {
         w_missing(w, missing_cmds(r, PART_SCORES), 0);
     } else {
@@ -2330,21 +2280,21 @@ static void markdown_doc(struct w *w, const struct rdata *r, const char *title)
         static const int num[] = {0, 0, 0, 0, 0, 1, 1, 0};
         static const int crm[] = {1, 1, 1, 1, 1, 0, 0, 1};
         ri_format_date(r->score_as_of, d, sizeof(d));
-        w_addf(w,
-               "Scored %s: %lld open deals, %lld high risk, %lld at risk; revenue at stake "
-               "%s.%s\n\n",
-               d, (long long)r->scored, (long long)r->n_high, (long long)r->n_at,
-               money(r->value_at_risk, a, sizeof(a)),
-               r->signal ? "" : " The model found no reliable signal: read with care.");
+        ri_wbuf_addf(w,
+                     "Scored %s: %lld open deals, %lld high risk, %lld at risk; revenue at stake "
+                     "%s.%s\n\n",
+                     d, (long long)r->scored, (long long)r->n_high, (long long)r->n_at,
+                     money(r->value_at_risk, a, sizeof(a)),
+                     r->signal ? "" : " The model found no reliable signal: read with care.");
         if (r->n_risk) {
             m_head(w, cols, num, RI_ARRAY_SIZE(cols));
             for (size_t i = 0; i < r->n_risk; i++) {
                 const struct risk *rk = &r->risk[i];
-                struct w why = {RI_BUF_INIT, RI_OK};
+                struct ri_wbuf why = {RI_BUF_INIT, RI_OK};
                 const char *cells[8];
                 for (size_t m = 0; m < rk->n_reasons; m++) {
-                    w_adds(&why, m ? "; " : "");
-                    w_adds(&why, rk->reasons[m]);
+                    ri_wbuf_adds(&why, m ? "; " : "");
+                    ri_wbuf_adds(&why, rk->reasons[m]);
                 }
                 cells[0] = rk->crm_id;
                 cells[1] = rk->name;
@@ -2357,11 +2307,11 @@ static void markdown_doc(struct w *w, const struct rdata *r, const char *title)
                 m_row(w, cells, 8, crm);
                 ri_buf_release(&why.b);
             }
-            w_addc(w, '\n');
+            ri_wbuf_addc(w, '\n');
         }
     }
 
-    w_adds(w, "## Stalled and zombie deals\n\n");
+    ri_wbuf_adds(w, "## Stalled and zombie deals\n\n");
     if (!r->diag_run) {
         w_missing(w, missing_cmds(r, PART_DIAG), 0);
     } else {
@@ -2369,13 +2319,14 @@ static void markdown_doc(struct w *w, const struct rdata *r, const char *title)
                                            "amount", "days overdue", "days in stage"};
         static const int num[] = {0, 0, 0, 0, 1, 1, 1};
         static const int crm[] = {1, 1, 1, 1, 0, 0, 0};
-        w_addf(w,
-               "%.0f open deals have a close date in the past or sit in their stage longer "
-               "than 90 %% of won deals did",
-               isfinite(r->m_zombies) ? r->m_zombies : (double)r->z_listed);
+        ri_wbuf_addf(w,
+                     "%.0f open deals have a close date in the past or sit in their stage longer "
+                     "than 90 %% of won deals did",
+                     isfinite(r->m_zombies) ? r->m_zombies : (double)r->z_listed);
         if (isfinite(r->m_live))
-            w_addf(w, "; the live pipeline without them is %s", money(r->m_live, a, sizeof(a)));
-        w_adds(w, ".\n\n");
+            ri_wbuf_addf(w, "; the live pipeline without them is %s",
+                         money(r->m_live, a, sizeof(a)));
+        ri_wbuf_adds(w, ".\n\n");
         if (r->n_zombies) {
             m_head(w, cols, num, RI_ARRAY_SIZE(cols));
             for (size_t i = 0; i < r->n_zombies; i++) {
@@ -2389,32 +2340,33 @@ static void markdown_doc(struct w *w, const struct rdata *r, const char *title)
                                         days_str(z->days_in_stage, c, sizeof(c))};
                 m_row(w, cells, 7, crm);
             }
-            w_addc(w, '\n');
+            ri_wbuf_addc(w, '\n');
         }
     }
 
     window_words(r->days, words, sizeof(words));
-    w_addf(w, "## Alerts %s\n\n", words);
+    ri_wbuf_addf(w, "## Alerts %s\n\n", words);
     if (!r->alerts_total) {
-        w_addf(w, "No alerts %s.\n", words);
+        ri_wbuf_addf(w, "No alerts %s.\n", words);
     } else {
         for (size_t i = 0; i < r->n_alerts; i++) {
             const struct alert *al = &r->alerts[i];
-            w_adds(w, "- **");
+            ri_wbuf_adds(w, "- **");
             w_md(w, al->severity ? al->severity : "", MD_CRM);
-            w_adds(w, "** ");
+            ri_wbuf_adds(w, "** ");
             w_md(w, al->subject ? al->subject : "", MD_PROSE);
-            w_adds(w, ": ");
+            ri_wbuf_adds(w, ": ");
             w_md(w, al->message ? al->message : "", MD_PROSE);
             if (al->action && *al->action) {
-                w_adds(w, " (");
+                ri_wbuf_adds(w, " (");
                 w_md(w, al->action, MD_PROSE);
-                w_adds(w, ")");
+                ri_wbuf_adds(w, ")");
             }
-            w_addc(w, '\n');
+            ri_wbuf_addc(w, '\n');
         }
         if (r->alerts_total > (int64_t)r->n_alerts)
-            w_addf(w, "- and %lld more\n", (long long)(r->alerts_total - (int64_t)r->n_alerts));
+            ri_wbuf_addf(w, "- and %lld more\n",
+                         (long long)(r->alerts_total - (int64_t)r->n_alerts));
     }
 }
 
@@ -2484,7 +2436,8 @@ ri_err ri_report(struct ri_ctx *ctx, const struct ri_report_opts *o, struct ri_r
     struct rdata *r = NULL;
     struct ri_report_doc *doc = NULL;
     struct ri_buf js = RI_BUF_INIT;
-    struct w html = {RI_BUF_INIT, RI_OK}, md = {RI_BUF_INIT, RI_OK}, json = {RI_BUF_INIT, RI_OK};
+    struct ri_wbuf html = {RI_BUF_INIT, RI_OK}, md = {RI_BUF_INIT, RI_OK},
+                   json = {RI_BUF_INIT, RI_OK};
     char chartjs[4096], date[16], title[96], *subject = NULL;
     ri_err rc = RI_OK;
 
@@ -2510,7 +2463,7 @@ ri_err ri_report(struct ri_ctx *ctx, const struct ri_report_opts *o, struct ri_r
     }
     r->as_of = o->as_of;
     if (r->as_of == RI_TIME_NONE) {
-        rc = latest_date(ctx, st, &r->as_of);
+        rc = ri_store_latest_date(ctx, st, &r->as_of);
         if (rc)
             goto out;
         if (r->as_of == RI_TIME_NONE) {
@@ -2537,8 +2490,8 @@ ri_err ri_report(struct ri_ctx *ctx, const struct ri_report_opts *o, struct ri_r
     else
         snprintf(title, sizeof(title), "revintel report (%d days), %s", r->days, date);
     {
-        struct w s = {RI_BUF_INIT, RI_OK};
-        w_addf(&s, "%s: %s", title, r->headline_short);
+        struct ri_wbuf s = {RI_BUF_INIT, RI_OK};
+        ri_wbuf_addf(&s, "%s: %s", title, r->headline_short);
         if (s.rc) {
             ri_buf_release(&s.b);
             rc = ri_fail(ctx, RI_ERR_NOMEM, "out of memory writing the report");

@@ -85,6 +85,19 @@ ri_err ri_buf_add_json_str(struct ri_buf *b, const char *s, size_t n);
 /* Returns the string and leaves b empty; caller frees with ri_free. */
 char *ri_buf_detach(struct ri_buf *b, size_t *len /* OUT, may be NULL */);
 
+/* A buffer that remembers its first failure, so that a writer appends freely and checks
+ * rc once at the end. */
+struct ri_wbuf {
+    struct ri_buf b;
+    ri_err rc;
+};
+void ri_wbuf_init(struct ri_wbuf *w, size_t max_bytes);
+void ri_wbuf_reset(struct ri_wbuf *w); /* empty again, rc cleared, memory kept */
+void ri_wbuf_addn(struct ri_wbuf *w, const char *s, size_t n);
+void ri_wbuf_adds(struct ri_wbuf *w, const char *s);
+void ri_wbuf_addc(struct ri_wbuf *w, char c);
+void ri_wbuf_addf(struct ri_wbuf *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* ------------------------------------------------------------------ parsing */
 
 /* Whole-string integer and float parsing (strtoll/strtod based). Leading and trailing

@@ -25,3 +25,25 @@ int ri_store_schema_version(struct ri_ctx *ctx)
     struct ri_store *st = ri_ctx_store(ctx);
     return st ? ri_store_version(st) : 0;
 }
+
+ri_err ri_store_latest_date(struct ri_ctx *ctx, struct ri_store *st, ri_time *out)
+{
+    struct ri_stmt *s = NULL;
+    ri_err rc = ri_stmt_prepare(ctx, st,
+                                "SELECT max(m) FROM (SELECT max(created_at) AS m FROM deals "
+                                "UNION ALL SELECT max(close_date) FROM deals WHERE status <> "
+                                "'open')",
+                                &s);
+    *out = RI_TIME_NONE;
+    if (!rc)
+        rc = ri_stmt_step(ctx, s);
+    if (rc == RI_OK) {
+        ri_time m = ri_stmt_time(s, 0);
+        if (m != RI_TIME_NONE)
+            *out = m - ((m % RI_DAY) + RI_DAY) % RI_DAY;
+    } else if (rc == RI_ERR_NOTFOUND) {
+        rc = RI_OK;
+    }
+    ri_stmt_free(s);
+    return rc;
+}

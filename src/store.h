@@ -82,4 +82,8 @@ void ri_store_blob_close(struct ri_blob *b);
 ri_err ri_store_query_i64(struct ri_ctx *ctx, struct ri_store *st, const char *sql,
                           int64_t *out /* OUT */);
 
+/* The latest date the deals know (the last creation or close), as the start of its day;
+ * RI_TIME_NONE for a store without dated deals. */
+ri_err ri_store_latest_date(struct ri_ctx *ctx, struct ri_store *st, ri_time *out /* OUT */);
+
 #endif /* RI_STORE_H */
