@@ -14,10 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
-static char fx_dir[64];
+static char fx_dir[64] __attribute__((unused));
 
 /* Makes a new empty folder /tmp/ri-<tag>-XXXXXX in fx_dir; aborts if it cannot. */
-static void fx_fresh_dir(const char *tag)
+static inline void fx_fresh_dir(const char *tag)
 {
     snprintf(fx_dir, sizeof(fx_dir), "/tmp/ri-%s-XXXXXX", tag);
     if (!mkdtemp(fx_dir))
@@ -25,7 +25,7 @@ static void fx_fresh_dir(const char *tag)
 }
 
 /* Writes text to fx_dir/name; aborts if it cannot. */
-static void fx_write(const char *name, const char *text)
+static inline void fx_write(const char *name, const char *text)
 {
     char p[256];
     FILE *f;
@@ -55,6 +55,26 @@ static inline void fx_remove_tree(const char *path)
     }
     closedir(d);
     rmdir(path);
+}
+
+/* Simulates a pipeline of `deals` deals (seed; as of the simulator's default date) into a
+ * new folder /tmp/ri-<tag>-XXXXXX, whose name goes to dir (64 bytes); aborts if it cannot. */
+static inline void fx_simulate(char *dir, const char *tag, uint64_t deals, uint64_t seed)
+{
+    struct ri_ctx *c = ri_ctx_new();
+    struct ri_sim_opts so = RI_SIM_OPTS_INIT;
+    struct ri_sim_report sr;
+    snprintf(dir, 64, "/tmp/ri-%s-XXXXXX", tag);
+    if (!mkdtemp(dir))
+        abort();
+    so.outdir = dir;
+    so.deals = deals;
+    so.seed = seed;
+    if (ri_simulate(c, &so, &sr) != RI_OK) {
+        fprintf(stderr, "simulate: %s\n", ri_errmsg(c));
+        abort();
+    }
+    ri_ctx_free(c);
 }
 
 /* Ingests path as kind (with a mapping or preset, or NULL) into c's store; aborts on a

@@ -5,6 +5,8 @@
  */
 #include "harness.h"
 
+#include "fixture.h"
+
 #include "revintel.h"
 #include "store.h"
 #include "ri_internal.h"
@@ -32,18 +34,8 @@ static struct ri_ctx *sim_store(void)
     static int made;
     struct ri_ctx *c = ri_ctx_new();
     char path[160];
-    if (!made) {
-        struct ri_sim_opts so = RI_SIM_OPTS_INIT;
-        struct ri_sim_report sr;
-        snprintf(sim_dir, sizeof(sim_dir), "/tmp/ri-model-XXXXXX");
-        if (!mkdtemp(sim_dir))
-            abort();
-        so.outdir = sim_dir;
-        so.deals = 3000;
-        so.seed = 3;
-        if (ri_simulate(c, &so, &sr) != RI_OK)
-            abort();
-    }
+    if (!made)
+        fx_simulate(sim_dir, "model", 3000, 3);
     snprintf(path, sizeof(path), "%s/t.db", sim_dir);
     if (ri_store_open(c, path, RI_OPEN_CREATE) != RI_OK)
         abort();

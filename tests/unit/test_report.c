@@ -60,18 +60,8 @@ static struct ri_ctx *full_store(void)
     static int made;
     struct ri_ctx *c = ri_ctx_new();
     char path[160];
-    if (!made) {
-        struct ri_sim_opts so = RI_SIM_OPTS_INIT;
-        struct ri_sim_report sr;
-        snprintf(sim_dir, sizeof(sim_dir), "/tmp/ri-report-XXXXXX");
-        if (!mkdtemp(sim_dir))
-            abort();
-        so.outdir = sim_dir;
-        so.deals = 1500;
-        so.seed = 5;
-        if (ri_simulate(c, &so, &sr) != RI_OK)
-            abort();
-    }
+    if (!made)
+        fx_simulate(sim_dir, "report", 1500, 5);
     snprintf(path, sizeof(path), "%s/t.db", sim_dir);
     if (ri_store_open(c, path, RI_OPEN_CREATE) != RI_OK)
         abort();
