@@ -191,3 +191,26 @@ void ri_wbuf_addf(struct ri_wbuf *w, const char *fmt, ...)
     w->rc = ri_buf_vaddf(&w->b, fmt, ap);
     va_end(ap);
 }
+
+void ri_wbuf_add_html(struct ri_wbuf *w, const char *s, enum ri_html_nl nl)
+{
+    const char *run = s;
+    if (!s)
+        return;
+    for (; *s; s++) {
+        const char *e = *s == '&'                              ? "&amp;"
+                        : *s == '<'                            ? "&lt;"
+                        : *s == '>'                            ? "&gt;"
+                        : *s == '"'                            ? "&quot;"
+                        : *s == '\''                           ? "&#39;"
+                        : *s == '\n' && nl == RI_HTML_NL_SPACE ? " "
+                        : *s == '\n' && nl == RI_HTML_NL_BR    ? "<br>\n"
+                                                               : NULL;
+        if (!e)
+            continue;
+        ri_wbuf_addn(w, run, (size_t)(s - run));
+        ri_wbuf_adds(w, e);
+        run = s + 1;
+    }
+    ri_wbuf_addn(w, run, (size_t)(s - run));
+}

@@ -556,34 +556,6 @@ static void w_mrkdwn(struct ri_wbuf *w, const char *s)
     }
 }
 
-static void w_html(struct ri_wbuf *w, const char *s, int breaks)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '&':
-            ri_wbuf_adds(w, "&amp;");
-            break;
-        case '<':
-            ri_wbuf_adds(w, "&lt;");
-            break;
-        case '>':
-            ri_wbuf_adds(w, "&gt;");
-            break;
-        case '"':
-            ri_wbuf_adds(w, "&quot;");
-            break;
-        case '\'':
-            ri_wbuf_adds(w, "&#39;");
-            break;
-        case '\n':
-            ri_wbuf_adds(w, breaks ? "<br>\n" : " ");
-            break;
-        default:
-            ri_wbuf_addc(w, *s);
-        }
-    }
-}
-
 /* Length of the longest prefix of s[0..len) of at most max bytes that ends on a UTF-8
  * character boundary. */
 static size_t utf8_cut(const char *s, size_t len, size_t max)
@@ -1094,9 +1066,9 @@ static ri_err digest_bodies(const struct ri_digest *d, struct ri_wbuf *text, str
     clean(&tmp, d->title, 1);
     ri_wbuf_addf(text, "%s\n", tmp.b.buf);
     ri_wbuf_adds(html, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>");
-    w_html(html, tmp.b.buf, 0);
+    ri_wbuf_add_html(html, tmp.b.buf, RI_HTML_NL_SPACE);
     ri_wbuf_adds(html, "</title></head>\n<body style=\"font-family:sans-serif\">\n<h2>");
-    w_html(html, tmp.b.buf, 0);
+    ri_wbuf_add_html(html, tmp.b.buf, RI_HTML_NL_SPACE);
     ri_wbuf_adds(html, "</h2>\n");
     for (size_t i = 0; i < d->n_items; i++) {
         const struct ri_alert_item *it = &d->items[i];
@@ -1104,20 +1076,20 @@ static ri_err digest_bodies(const struct ri_digest *d, struct ri_wbuf *text, str
         clean(&tmp, it->subject, 1);
         ri_wbuf_addf(text, "\n[%s] %s\n", label, tmp.b.buf);
         ri_wbuf_addf(html, "<div style=\"margin:0 0 16px 0\">\n<p><strong>[%s] ", label);
-        w_html(html, tmp.b.buf, 0);
+        ri_wbuf_add_html(html, tmp.b.buf, RI_HTML_NL_SPACE);
         ri_wbuf_adds(html, "</strong></p>\n");
         if (it->message && it->message[0]) {
             clean(&tmp, it->message, 0);
             ri_wbuf_addf(text, "%s\n", tmp.b.buf);
             ri_wbuf_adds(html, "<p>");
-            w_html(html, tmp.b.buf, 1);
+            ri_wbuf_add_html(html, tmp.b.buf, RI_HTML_NL_BR);
             ri_wbuf_adds(html, "</p>\n");
         }
         if (it->action && it->action[0]) {
             clean(&tmp, it->action, 0);
             ri_wbuf_addf(text, "What to do: %s\n", tmp.b.buf);
             ri_wbuf_adds(html, "<p>What to do: ");
-            w_html(html, tmp.b.buf, 1);
+            ri_wbuf_add_html(html, tmp.b.buf, RI_HTML_NL_BR);
             ri_wbuf_adds(html, "</p>\n");
         }
         ri_wbuf_reset(&foot);
@@ -1125,7 +1097,7 @@ static ri_err digest_bodies(const struct ri_digest *d, struct ri_wbuf *text, str
         if (foot.b.len) {
             ri_wbuf_addf(text, "%s\n", foot.b.buf);
             ri_wbuf_adds(html, "<p style=\"color:#666\">");
-            w_html(html, foot.b.buf, 0);
+            ri_wbuf_add_html(html, foot.b.buf, RI_HTML_NL_SPACE);
             ri_wbuf_adds(html, "</p>\n");
         }
         ri_wbuf_adds(html, "</div>\n");

@@ -125,28 +125,6 @@ ri_err ri_report_conf_key(struct ri_report_conf *r, const char *section, const c
 
 /* ------------------------------------------------------------------ writing */
 
-/* HTML text or attribute value. */
-static void w_html(struct ri_wbuf *w, const char *s)
-{
-    const char *run = s;
-    if (!s)
-        return;
-    for (; *s; s++) {
-        const char *e = *s == '&'    ? "&amp;"
-                        : *s == '<'  ? "&lt;"
-                        : *s == '>'  ? "&gt;"
-                        : *s == '"'  ? "&quot;"
-                        : *s == '\'' ? "&#39;"
-                                     : NULL;
-        if (!e)
-            continue;
-        ri_wbuf_addn(w, run, (size_t)(s - run));
-        ri_wbuf_adds(w, e);
-        run = s + 1;
-    }
-    ri_wbuf_addn(w, run, (size_t)(s - run));
-}
-
 /* A JSON string literal; in_script also writes < > & as \u escapes, so that the text can
  * sit inside a <script> element without ending it. */
 static void w_json_str(struct ri_wbuf *w, const char *s, int in_script)
@@ -1701,11 +1679,11 @@ static const char js_draw[] =
 static void h_card(struct ri_wbuf *w, const char *k, const char *v, const char *note)
 {
     ri_wbuf_adds(w, "<div class=\"card\"><div class=\"k\">");
-    w_html(w, k);
+    ri_wbuf_add_html(w, k, RI_HTML_NL_KEEP);
     ri_wbuf_adds(w, "</div><div class=\"v\">");
-    w_html(w, v);
+    ri_wbuf_add_html(w, v, RI_HTML_NL_KEEP);
     ri_wbuf_adds(w, "</div><div class=\"note\">");
-    w_html(w, note);
+    ri_wbuf_add_html(w, note, RI_HTML_NL_KEEP);
     ri_wbuf_adds(w, "</div></div>\n");
 }
 
@@ -1713,7 +1691,7 @@ static void h_card(struct ri_wbuf *w, const char *k, const char *v, const char *
 static void h_td(struct ri_wbuf *w, const char *s, int num)
 {
     ri_wbuf_adds(w, num == 2 ? "<td class=\"id\">" : num ? "<td class=\"n\">" : "<td>");
-    w_html(w, s);
+    ri_wbuf_add_html(w, s, RI_HTML_NL_KEEP);
     ri_wbuf_adds(w, "</td>");
 }
 
@@ -1722,7 +1700,7 @@ static void h_th(struct ri_wbuf *w, const char *const *cols, const int *num, siz
     ri_wbuf_adds(w, "<table><thead><tr>");
     for (size_t i = 0; i < n; i++) {
         ri_wbuf_adds(w, num[i] ? "<th class=\"n\">" : "<th>");
-        w_html(w, cols[i]);
+        ri_wbuf_add_html(w, cols[i], RI_HTML_NL_KEEP);
         ri_wbuf_adds(w, "</th>");
     }
     ri_wbuf_adds(w, "</tr></thead><tbody>\n");
@@ -1789,12 +1767,12 @@ static void h_winrate(struct ri_wbuf *w, const struct rdata *r)
     }
     if (r->headline) {
         ri_wbuf_adds(w, "<p>");
-        w_html(w, r->headline);
+        ri_wbuf_add_html(w, r->headline, RI_HTML_NL_KEEP);
         ri_wbuf_adds(w, "</p>\n");
     }
     if (r->filter) {
         ri_wbuf_adds(w, "<p class=\"note\">Diagnosis filtered to ");
-        w_html(w, r->filter);
+        ri_wbuf_add_html(w, r->filter, RI_HTML_NL_KEEP);
         ri_wbuf_adds(w, ".</p>\n");
     }
     if (r->n_periods) {
@@ -1811,9 +1789,9 @@ static void h_winrate(struct ri_wbuf *w, const struct rdata *r)
         ri_wbuf_adds(w, "<h3>Drivers of the change");
         if (r->i0 >= 0 && r->i1 >= 0) {
             ri_wbuf_adds(w, " from ");
-            w_html(w, r->periods[r->i0].label);
+            ri_wbuf_add_html(w, r->periods[r->i0].label, RI_HTML_NL_KEEP);
             ri_wbuf_adds(w, " to ");
-            w_html(w, r->periods[r->i1].label);
+            ri_wbuf_add_html(w, r->periods[r->i1].label, RI_HTML_NL_KEEP);
         }
         ri_wbuf_adds(
             w, "</h3>\n<p class=\"note\">Each segment's share of the change of the overall "
@@ -1853,7 +1831,7 @@ static void h_winrate(struct ri_wbuf *w, const struct rdata *r)
         ri_wbuf_adds(w, "<h3>Lowest win rates");
         if (r->i1 >= 0) {
             ri_wbuf_adds(w, " in ");
-            w_html(w, r->periods[r->i1].label);
+            ri_wbuf_add_html(w, r->periods[r->i1].label, RI_HTML_NL_KEEP);
         }
         ri_wbuf_adds(w, "</h3>\n");
         h_th(w, cols, num, RI_ARRAY_SIZE(cols));
@@ -1861,9 +1839,9 @@ static void h_winrate(struct ri_wbuf *w, const struct rdata *r)
             const struct segrow *g = &r->weak[i];
             char seg[64];
             ri_wbuf_adds(w, "<tr><td>");
-            w_html(w, g->dim);
+            ri_wbuf_add_html(w, g->dim, RI_HTML_NL_KEEP);
             ri_wbuf_adds(w, " = ");
-            w_html(w, g->value);
+            ri_wbuf_add_html(w, g->value, RI_HTML_NL_KEEP);
             ri_wbuf_adds(w, "</td>");
             snprintf(seg, sizeof(seg), "%lld", (long long)(g->won + g->lost));
             h_td(w, seg, 1);
@@ -1885,7 +1863,7 @@ static void h_pipeline(struct ri_wbuf *w, const struct rdata *r)
     } else {
         if (r->volume_quality) {
             ri_wbuf_adds(w, "<p>");
-            w_html(w, r->volume_quality);
+            ri_wbuf_add_html(w, r->volume_quality, RI_HTML_NL_KEEP);
             ri_wbuf_adds(w, "</p>\n");
         }
         if (r->n_periods) {
@@ -1942,7 +1920,7 @@ static void h_forecast(struct ri_wbuf *w, const struct rdata *r)
         track_record(r, tr, sizeof(tr));
         if (tr[0]) {
             ri_wbuf_adds(w, "<p class=\"note\" id=\"track-record\">");
-            w_html(w, tr);
+            ri_wbuf_add_html(w, tr, RI_HTML_NL_KEEP);
             ri_wbuf_adds(w, "</p>\n");
         }
     }
@@ -1990,7 +1968,7 @@ static void h_risk(struct ri_wbuf *w, const struct rdata *r)
         ri_wbuf_adds(w, "<td><ul class=\"reasons\">");
         for (size_t m = 0; m < k->n_reasons; m++) {
             ri_wbuf_adds(w, "<li>");
-            w_html(w, k->reasons[m]);
+            ri_wbuf_add_html(w, k->reasons[m], RI_HTML_NL_KEEP);
             ri_wbuf_adds(w, "</li>");
         }
         ri_wbuf_adds(w, "</ul></td></tr>\n");
@@ -2062,13 +2040,14 @@ static void h_alerts(struct ri_wbuf *w, const struct rdata *r)
         const struct alert *al = &r->alerts[i];
         const char *sev = al->severity ? al->severity : "";
         ri_wbuf_adds(w, "<tr><td class=\"");
-        w_html(w, !strcmp(sev, "critical") || !strcmp(sev, "warning") ? sev : "info");
+        ri_wbuf_add_html(w, !strcmp(sev, "critical") || !strcmp(sev, "warning") ? sev : "info",
+                         RI_HTML_NL_KEEP);
         ri_wbuf_adds(w, "\">");
-        w_html(w, sev);
+        ri_wbuf_add_html(w, sev, RI_HTML_NL_KEEP);
         ri_wbuf_adds(w, "</td><td><strong>");
-        w_html(w, al->subject);
+        ri_wbuf_add_html(w, al->subject, RI_HTML_NL_KEEP);
         ri_wbuf_adds(w, "</strong><br>");
-        w_html(w, al->message);
+        ri_wbuf_add_html(w, al->message, RI_HTML_NL_KEEP);
         ri_wbuf_adds(w, "</td>");
         h_td(w, al->action ? al->action : "", 0);
         h_td(w, isfinite(al->value) ? money(al->value, a, sizeof(a)) : "", 1);
@@ -2091,7 +2070,7 @@ static void html_doc(struct ri_wbuf *w, const struct rdata *r, const char *title
                     "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
                     "script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:\">\n"
                     "<title>");
-    w_html(w, title);
+    ri_wbuf_add_html(w, title, RI_HTML_NL_KEEP);
     ri_wbuf_adds(w, "</title>\n<style>\n");
     ri_wbuf_adds(w, css);
     ri_wbuf_adds(w, "</style>\n</head>\n"
@@ -2100,11 +2079,11 @@ static void html_doc(struct ri_wbuf *w, const struct rdata *r, const char *title
                     "<script>\n");
     ri_wbuf_adds(w, js_guard);
     ri_wbuf_adds(w, "</script>\n<main>\n<header><h1>");
-    w_html(w, title);
+    ri_wbuf_add_html(w, title, RI_HTML_NL_KEEP);
     ri_wbuf_addf(w, "</h1>\n<div class=\"sub\">As of %s, looking back %d day%s.</div>\n", d,
                  r->days, r->days == 1 ? "" : "s");
     ri_wbuf_adds(w, "<p class=\"headline\">");
-    w_html(w, r->headline_short);
+    ri_wbuf_add_html(w, r->headline_short, RI_HTML_NL_KEEP);
     ri_wbuf_adds(w, "</p>\n</header>\n");
     h_cards(w, r);
     h_winrate(w, r);

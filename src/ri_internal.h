@@ -97,6 +97,11 @@ void ri_wbuf_addn(struct ri_wbuf *w, const char *s, size_t n);
 void ri_wbuf_adds(struct ri_wbuf *w, const char *s);
 void ri_wbuf_addc(struct ri_wbuf *w, char c);
 void ri_wbuf_addf(struct ri_wbuf *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* s as HTML text or attribute value: & < > " ' escaped; a newline kept as it is
+ * (RI_HTML_NL_KEEP), made a space (RI_HTML_NL_SPACE) or a line break (RI_HTML_NL_BR). NULL
+ * writes nothing. */
+enum ri_html_nl { RI_HTML_NL_KEEP = 0, RI_HTML_NL_SPACE, RI_HTML_NL_BR };
+void ri_wbuf_add_html(struct ri_wbuf *w, const char *s, enum ri_html_nl nl);
 
 /* ------------------------------------------------------------------ parsing */
 
