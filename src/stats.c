@@ -26,6 +26,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <string.h>
 #include <pthread.h>
 
 #include <gsl/gsl_cdf.h>
@@ -67,10 +68,77 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static void sort_doubles(double *x, size_t n)
+/* A key whose unsigned order is the numeric order of x: the sign bit flipped for
+ * numbers >= 0, every bit for negative ones; NAN last. */
+static uint64_t sort_key(double x)
 {
-    if (n > 1)
-        qsort(x, n, sizeof(*x), cmp_double);
+    uint64_t u;
+    if (isnan(x))
+        return UINT64_MAX;
+    memcpy(&u, &x, sizeof(u));
+    return u >> 63 ? ~u : u | (1ULL << 63);
+}
+
+static double key_value(uint64_t k)
+{
+    double x;
+    if (k == UINT64_MAX)
+        return RI_NAN;
+    k = k >> 63 ? k & ~(1ULL << 63) : ~k;
+    memcpy(&x, &k, sizeof(x));
+    return x;
+}
+
+#define RADIX_BITS 11
+#define RADIX_SIZE (1u << RADIX_BITS)
+
+void ri_sort_doubles(double *x, size_t n)
+{
+    uint64_t *a, *b;
+    size_t *count;
+    if (n < 64) {
+        for (size_t i = 1; i < n; i++) {
+            double v = x[i];
+            uint64_t kv = sort_key(v);
+            size_t j = i;
+            for (; j > 0 && sort_key(x[j - 1]) > kv; j--)
+                x[j] = x[j - 1];
+            x[j] = v;
+        }
+        return;
+    }
+    /* least significant digit first, 11 bits a pass; a pass where every key has the same
+     * digit (the high bits of similar numbers) is skipped */
+    a = ri_malloc(2 * n * sizeof(*a));
+    b = a + n;
+    count = ri_malloc(RADIX_SIZE * sizeof(*count));
+    for (size_t i = 0; i < n; i++)
+        a[i] = sort_key(x[i]);
+    for (unsigned shift = 0; shift < 64; shift += RADIX_BITS) {
+        size_t sum = 0, same = 0;
+        uint64_t *t;
+        memset(count, 0, RADIX_SIZE * sizeof(*count));
+        for (size_t i = 0; i < n; i++)
+            count[(a[i] >> shift) & (RADIX_SIZE - 1)]++;
+        for (size_t d = 0; d < RADIX_SIZE; d++)
+            same |= count[d] == n;
+        if (same)
+            continue;
+        for (size_t d = 0; d < RADIX_SIZE; d++) {
+            size_t c = count[d];
+            count[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            b[count[(a[i] >> shift) & (RADIX_SIZE - 1)]++] = a[i];
+        t = a;
+        a = b;
+        b = t;
+    }
+    for (size_t i = 0; i < n; i++)
+        x[i] = key_value(a[i]);
+    ri_free(a < b ? a : b);
+    ri_free(count);
 }
 
 /* ------------------------------------------------------------------ rates and tests */
@@ -234,7 +302,7 @@ double ri_quantile_sorted(const double *x, size_t n, double q)
 
 double ri_quantile(double *x, size_t n, double q)
 {
-    sort_doubles(x, n);
+    ri_sort_doubles(x, n);
     return ri_quantile_sorted(x, n, q);
 }
 
@@ -440,7 +508,7 @@ double ri_gini(double *x, size_t n)
 {
     if (n == 0)
         return RI_NAN;
-    sort_doubles(x, n);
+    ri_sort_doubles(x, n);
     double sum = positive_sum(x, n);
     if (isnan(sum))
         return RI_NAN;
@@ -460,7 +528,7 @@ double ri_top_share(double *x, size_t n, double frac)
 {
     if (n == 0 || !(frac >= 0 && frac <= 1))
         return RI_NAN;
-    sort_doubles(x, n);
+    ri_sort_doubles(x, n);
     double sum = positive_sum(x, n);
     if (isnan(sum))
         return RI_NAN;
@@ -743,7 +811,7 @@ ri_err ri_fit_tail(const double *x, size_t n, struct ri_tail_fit *fit /* OUT */)
     for (size_t i = 0, j = 0; i < n; i++)
         if (x[i] > 0)
             v[j++] = x[i];
-    sort_doubles(v, m);
+    ri_sort_doubles(v, m);
     for (size_t i = 0; i < m; i++)
         lx[i] = log(v[i]);
 

@@ -291,6 +291,52 @@ TEST(quantile_edges)
     CHECK(isnan(ri_mean(m, 0)));
 }
 
+/* The radix sort against qsort with a plain comparison: sizes on both sides of the
+ * insertion-sort cut, negatives, both zeros, ties, infinities, NANs (last), values that
+ * share their high bits (the skipped passes) and ones spread over many magnitudes. */
+static int cmp_plain(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    if (isnan(x) || isnan(y))
+        return isnan(x) - isnan(y);
+    return (x > y) - (x < y);
+}
+
+TEST(sort_doubles_like_qsort)
+{
+    const size_t sizes[] = {0, 1, 2, 63, 64, 65, 1000, 100000};
+    uint64_t r = 42;
+    for (size_t si = 0; si < RI_ARRAY_SIZE(sizes); si++)
+        for (int kind = 0; kind < 3; kind++) {
+            size_t n = sizes[si];
+            double *x = malloc((n + 1) * sizeof(double)), *y = malloc((n + 1) * sizeof(double));
+            for (size_t i = 0; i < n; i++) {
+                r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+                double u = (double)(r >> 11) / 9007199254740992.0;
+                if (kind == 0) /* days: small non-negative numbers with many ties */
+                    x[i] = floor(u * 400) / 4;
+                else if (kind == 1) /* every sign and magnitude */
+                    x[i] = (u - 0.5) * pow(10, (double)(r % 40) - 20);
+                else { /* the odd ones */
+                    static const double odd[] = {0.0, -0.0, 1.0, -1.0, INFINITY, -INFINITY};
+                    x[i] = i % 7 == 6 ? RI_NAN : odd[r % 6];
+                }
+                y[i] = x[i];
+            }
+            ri_sort_doubles(x, n);
+            qsort(y, n, sizeof(double), cmp_plain);
+            for (size_t i = 0; i < n; i++) {
+                if (isnan(y[i]))
+                    CHECK(isnan(x[i]));
+                else
+                    CHECK(memcmp(&x[i], &y[i], sizeof(double)) == 0 ||
+                          (x[i] <= y[i] && x[i] >= y[i]));
+            }
+            free(x);
+            free(y);
+        }
+}
+
 /* ------------------------------------------------------------------ Kaplan-Meier */
 
 /*
@@ -822,6 +868,7 @@ int main(void)
     RUN(chisq_p_values);
     RUN(chisq_gof_hand);
     RUN(quantile_hand);
+    RUN(sort_doubles_like_qsort);
     RUN(quantile_edges);
     RUN(km_hand);
     RUN(km_median_band);
