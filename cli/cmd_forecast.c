@@ -10,17 +10,22 @@
 static const char forecast_usage[] =
     "usage: revintel forecast [--period quarter|month] [--sims N] [--seed S] [--by DIM]\n"
     "                         [--drop DEAL] [--win DEAL] [--shift DIM=VALUE:POINTS]\n"
-    "                         [--no-zombies] [--no-save]\n\n"
+    "                         [--no-zombies] [--model-error SIGMA] [--no-save]\n\n"
     "Revenue of the current and the next period: closed won so far, plus each open deal's\n"
     "calibrated P(win) (the active model: run 'revintel train' first) times its chance to\n"
     "close inside the period given its stage and the days it has spent there, plus the\n"
     "pipeline not yet created that will be won inside the period. A seeded Monte Carlo\n"
     "(10,000 paths) gives P10/P50/P90; shown next to the rep-entered forecast (probability x\n"
-    "amount of the deals whose close date falls inside) with the deals behind the gap.\n\n"
+    "amount of the deals whose close date falls inside) with the deals behind the gap.\n"
+    "The range holds the deals' own chance, the period's swing in win rates, and the\n"
+    "model's own error, measured on its last 4 quarters (how far the revenue the open\n"
+    "deals won fell from what the model expected of them).\n\n"
     "  --by DIM           segment contributions by this dimension (region)\n"
     "  --drop/--win DEAL  what-if: this deal is lost / won now\n"
     "  --shift D=V:PTS    what-if: the segment's win probability moves by PTS points\n"
     "  --no-zombies       what-if: deals whose close date passed 90+ days ago are lost\n"
+    "  --model-error S    the model's error as the sd of its log (0.1: about 10 %) instead\n"
+    "                     of the one measured; 0 leaves it out of the range\n"
     "  --no-save          do not write forecast_runs / forecast_deals\n";
 
 static const char backtest_usage[] =
@@ -48,17 +53,13 @@ static int parse_shift(const char *arg, char **seg, double *pts)
 
 CMD(forecast)
 {
-    static const struct option opts[] = {{"period", required_argument, NULL, 'p'},
-                                         {"sims", required_argument, NULL, 'n'},
-                                         {"seed", required_argument, NULL, 's'},
-                                         {"by", required_argument, NULL, 'b'},
-                                         {"drop", required_argument, NULL, 'd'},
-                                         {"win", required_argument, NULL, 'w'},
-                                         {"shift", required_argument, NULL, 'x'},
-                                         {"no-zombies", no_argument, NULL, 'z'},
-                                         {"no-save", no_argument, NULL, 'N'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"period", required_argument, NULL, 'p'}, {"sims", required_argument, NULL, 'n'},
+        {"seed", required_argument, NULL, 's'},   {"by", required_argument, NULL, 'b'},
+        {"drop", required_argument, NULL, 'd'},   {"win", required_argument, NULL, 'w'},
+        {"shift", required_argument, NULL, 'x'},  {"no-zombies", no_argument, NULL, 'z'},
+        {"no-save", no_argument, NULL, 'N'},      {"model-error", required_argument, NULL, 'e'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     struct ri_forecast_opts o = RI_FORECAST_OPTS_INIT;
     struct ri_forecast_report *r = NULL;
     struct ri_ctx *ctx = NULL;
@@ -100,6 +101,14 @@ CMD(forecast)
         case 'N':
             o.save = 0;
             break;
+        case 'e': {
+            char *end = NULL;
+            o.model_error = strtod(optarg, &end);
+            if (!end || end == optarg || *end || !(o.model_error >= 0 && o.model_error <= 2))
+                code = cli_error(EXIT_USAGE, "--model-error takes a number from 0 to 2, not '%s'",
+                                 optarg);
+            break;
+        }
         case 'h':
             fputs(forecast_usage, stdout);
             goto out;

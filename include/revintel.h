@@ -371,10 +371,13 @@ struct ri_forecast_opts {
     double shift;                     /* in probability points / 100 (-0.05: 5 points lower) */
     int no_zombies;                   /* zombies (close date passed 90+ days ago) lost */
     int save;                         /* write forecast_runs / forecast_deals */
+    /* sd of the log of the model's own error on a quarter's revenue from the open deals,
+     * widening the range; < 0: estimated from the model's last 4 quarters (the default) */
+    double model_error;
 };
 #define RI_FORECAST_OPTS_INIT                                                                      \
  {                                                                                                 \
-  0, RI_TIME_NONE, 10000, 1, "region", NULL, NULL, NULL, 0.0, 0, 1                                 \
+  0, RI_TIME_NONE, 10000, 1, "region", NULL, NULL, NULL, 0.0, 0, 1, -1.0                           \
  }
 
 /* One period of a forecast. */

@@ -8,6 +8,7 @@
 #include "fixture.h"
 
 #include "revintel.h"
+#include "stats.h"
 #include "store.h"
 #include "ri_internal.h"
 
@@ -237,6 +238,62 @@ TEST(forecast_monte_carlo)
     ri_ctx_free(c);
 }
 
+/* The model's error widens the range and does not move it. With --model-error 0 the paths
+ * hold the deals' own chance and the period shock; with sigma = 0.2, each block of paths
+ * multiplies every closing chance by its factor, so the variance of the open deals' revenue
+ * grows by F mu^2, F the variance of the 20 blocks' factors exp(0.2 z_g) scaled to mean 1
+ * (computed here from the normal quantiles; the path sd read from P10-P90 as a normal's
+ * 2.563 sd, so within 25 %). The estimate is judged on the store's 4 past quarters; on
+ * this small store the deals' own noise in those quarters hides any model error (0). */
+TEST(forecast_model_error)
+{
+    struct ri_ctx *c = sim_store();
+    struct ri_forecast_opts o = RI_FORECAST_OPTS_INIT;
+    struct ri_forecast_report *r0 = NULL, *r2 = NULL, *re = NULL;
+    double f[20], fs = 0, F = 0, s0, s2, mu, want, est;
+    const char *me;
+    o.sims = 4000;
+    o.save = 0;
+    REQUIRE(ri_forecast(c, &o, &re) == RI_OK);
+    me = strstr(re->json, "\"model_error\":");
+    REQUIRE(me);
+    est = strtod(me + strlen("\"model_error\":"), NULL);
+    CHECK(est >= 0 && est < 1);
+    CHECK(strstr(re->json, "\"model_error_quarters\":4,") != NULL);
+    o.model_error = 0;
+    REQUIRE(ri_forecast(c, &o, &r0) == RI_OK);
+    /* the estimate is what the range used: none (noise hides it on a small store), the
+     * same paths as with 0; some, a wider range */
+    if (est > 0)
+        CHECK(re->period[1].open_p90 - re->period[1].open_p10 >
+              r0->period[1].open_p90 - r0->period[1].open_p10);
+    else
+        CHECK_NEAR(re->period[1].open_p90, r0->period[1].open_p90, 1e-6);
+    o.model_error = 0.2;
+    REQUIRE(ri_forecast(c, &o, &r2) == RI_OK);
+    for (int g = 0; g < 20; g++)
+        fs += f[g] = exp(0.2 * ri_normal_quantile((g + 0.5) / 20));
+    for (int g = 0; g < 20; g++)
+        F += (f[g] * 20 / fs - 1) * (f[g] * 20 / fs - 1) / 20;
+    for (int k = 0; k < 2; k++) {
+        const struct ri_forecast_period *a = &r0->period[k], *b = &r2->period[k];
+        mu = a->open_expected;
+        REQUIRE(mu > 0);
+        /* the same expectation (a deal's chance is capped at 1 in the high blocks) */
+        CHECK_NEAR(b->open_expected, mu, 0.01 * mu);
+        CHECK_NEAR(re->period[k].open_expected, mu, 0.01 * mu);
+        s0 = (a->open_p90 - a->open_p10) / 2.563;
+        s2 = (b->open_p90 - b->open_p10) / 2.563;
+        want = sqrt(s0 * s0 + F * mu * mu);
+        CHECK(s2 > s0);
+        CHECK_NEAR(s2, want, 0.25 * want);
+    }
+    ri_forecast_report_free(r0);
+    ri_forecast_report_free(r2);
+    ri_forecast_report_free(re);
+    ri_ctx_free(c);
+}
+
 static double q1(struct ri_ctx *c, const char *sql)
 {
     struct ri_stmt *s = NULL;
@@ -386,6 +443,7 @@ int main(void)
     RUN(calibration_since_training);
     RUN(explain_an_open_deal);
     RUN(forecast_monte_carlo);
+    RUN(forecast_model_error);
     RUN(backtest_saved);
     RUN(salvirt_kfold);
     RUN(sfdc_leakage_guard_names_post_outcome_columns);
