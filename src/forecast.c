@@ -444,6 +444,8 @@ static double mc_run(const struct mc_in *in, size_t sims, uint64_t seed, double 
                 ? exp(in->sigma *
                       ri_normal_quantile(((double)((g * 7 + 3) % blocks) + 0.5) / (double)blocks))
                 : 1;
+    for (size_t g = 0; g < blocks; g++)
+        mf[g] *= (double)blocks / mfs;
     /* blocks of paths share a period shock z_g on the log-odds (stratified normal
      * quantiles, so that the blocks' mix is the same for every seed) */
     for (size_t g = 0; g < blocks; g++) {
@@ -459,7 +461,7 @@ static double mc_run(const struct mc_in *in, size_t sims, uint64_t seed, double 
                 double lo = log(pw / (1 - pw)) + z, t = fmin(1, q / pw);
                 q = t / (1 + exp(-lo));
             }
-            q = fmin(1, q * mf[g] * (double)blocks / mfs);
+            q = fmin(1, q * mf[g]);
             qg[i] = q;
             bmean += q * a;
             if (e >= exact) {
@@ -490,10 +492,15 @@ static double mc_run(const struct mc_in *in, size_t sims, uint64_t seed, double 
         }
         mu = nb->lambda * nb->p_win * tot / (double)nb->n_amount; /* wins inside, a path */
         mean += newbiz_expected(nb, in->a, in->b);
+        /* the new pipeline's wins carry the model's error of their block's paths too: its
+         * rates and speeds are estimates like the open deals' */
         if (tot > 0 && mu <= MC_POISSON) {
-            for (size_t k = 0; k < sims; k++) {
-                double tt = -log(rng_unif(&r));
-                while (tt < mu) {
+            for (size_t k = 0, g = 0; k < sims; k++) {
+                double tt = -log(rng_unif(&r)), muk;
+                while (g + 1 < blocks && k >= sims * (g + 1) / blocks)
+                    g++;
+                muk = mu * mf[g];
+                while (tt < muk) {
                     /* a past win, chosen with the chance its cycle fits the window */
                     double x = rng_unif(&r) * tot;
                     size_t lo = 0, hi = nb->n_amount - 1;
@@ -510,8 +517,11 @@ static double mc_run(const struct mc_in *in, size_t sims, uint64_t seed, double 
             }
         } else if (tot > 0) {
             double em = m1 / tot, ev = m2 / tot;
-            for (size_t k = 0; k < sims; k++)
-                sums[k] += mu * em + sqrt(mu * ev) * rng_normal(&r);
+            for (size_t k = 0, g = 0; k < sims; k++) {
+                while (g + 1 < blocks && k >= sims * (g + 1) / blocks)
+                    g++;
+                sums[k] += mu * mf[g] * em + sqrt(mu * mf[g] * ev) * rng_normal(&r);
+            }
         }
         ri_free(cum);
     }
@@ -649,32 +659,29 @@ static double period_tau(const struct ri_frame *f, const struct ri_asof_state *s
 
 /* The model's own error on a period's revenue, from its track record: for each of the
  * last ME_QUARTERS quarters (t0, t0 + ME_DAYS], the deals open at t0 are forecast as the
- * forecast would have (P(win) x P(timing) x amount, the timing as known at t0) and set
- * against what they won inside the quarter, as the store knows it now; the quarters'
- * outcomes are complete, so nothing is censored. Returns sigma, the root mean square of
- * log(won / expected) less each quarter's own Bernoulli noise (sum a^2 q (1 - q) / e^2),
- * over the quarters that expected ME_MIN_WINS wins or more; 0 when fewer than 2 did. The Monte
- * Carlo multiplies each path block's closing chances by a log-normal factor with this sigma: the
- * deals' own noise and the period shock leave out that the model itself is off by some percent in a
- * given quarter, which made the P10-P90 range cover too few backtest periods (66 % on the simulated
- * pipeline, 23 % at 1,000,000 deals where the deals' noise is tiny). P(win) of the past dates comes
- * from the active model, which has seen how most of those deals ended, so sigma is if anything too
- * small. */
+ * forecast would (P(win) x P(timing) x amount) and set against what they won inside the
+ * quarter, as the store knows it at `at`; the quarters' outcomes are complete, so nothing
+ * is censored. Returns sigma, the root mean square of log(won / expected) less each
+ * quarter's own Bernoulli noise (sum a^2 q (1 - q) / e^2), over the quarters that expected
+ * ME_MIN_WINS wins or more; 0 when fewer than 2 did. The Monte Carlo multiplies each path
+ * block's closing chances by a log-normal factor with this sigma: the deals' own noise and
+ * the period shock leave out that the model itself is off by some percent in a given
+ * quarter, which made the P10-P90 range cover too few backtest periods (66 % on the
+ * simulated pipeline, 23 % at 1,000,000 deals where the deals' noise is tiny). The model
+ * and the timing are the forecast's own (tm, fitted at `at`), which have seen how most of
+ * those deals ended, so sigma is if anything too small; a timing fitted at each t0 instead
+ * is blind on a young store (no visit a year old) and made sigma swing from 0 to 1. */
 static ri_err model_error(struct ri_ctx *ctx, const struct ri_rmodel *rm, const struct ri_mdata *md,
-                          ri_time at, double *sigma, size_t *judged)
+                          const struct timing *tm, ri_time at, double *sigma, size_t *judged)
 {
     const struct ri_history *h = ri_mdata_history(md);
     const struct ri_frame *f = ri_mdata_frame(md);
     size_t n = f->n, used = 0;
     struct ri_asof_state s0, now;
-    struct timing tm;
     double *pm = dvec(n), *ps = dvec(n), sq = 0;
     ri_err rc;
     *sigma = 0;
     memset(&now, 0, sizeof(now));
-    /* one timing for every quarter judged, as known at the start of the earliest: it knows
-     * less than each quarter's own would (no leak), and fitting it is the costly part */
-    timing_fit(h, f, at - (ri_time)ME_QUARTERS * ME_DAYS * DAY + 1, &tm);
     rc = ri_asof_state_init(&s0, h);
     if (!rc)
         rc = ri_asof_state_init(&now, h);
@@ -709,7 +716,7 @@ static ri_err model_error(struct ri_ctx *ctx, const struct ri_rmodel *rm, const 
             age = ri_history_created(h, i) != RI_TIME_NONE
                       ? (double)(t0 - ri_history_created(h, i)) / DAY
                       : RI_NAN;
-            q = fmin(1, pm[i] * timing_p(&tm, s0.stage[i], dis, age, a, 0, ME_DAYS));
+            q = fmin(1, pm[i] * timing_p(tm, s0.stage[i], dis, age, a, 0, ME_DAYS));
             e += q * a;
             v += a * a * q * (1 - q);
             wins += q;
@@ -729,7 +736,6 @@ static ri_err model_error(struct ri_ctx *ctx, const struct ri_rmodel *rm, const 
         *sigma = sqrt(sq / (double)used);
     if (judged)
         *judged = used;
-    timing_release(&tm);
     ri_asof_state_release(&s0);
     ri_asof_state_release(&now);
     ri_free(pm);
@@ -979,13 +985,15 @@ ri_err ri_forecast(struct ri_ctx *ctx, const struct ri_forecast_opts *o,
         rc = ri_asof(h, at, &st);
     if (!rc)
         rc = ri_rmodel_p_open(ctx, rm, md, &st, pm, ps);
-    if (!rc && o->model_error < 0)
-        rc = model_error(ctx, rm, md, at, &sigma, &judged);
+    if (rc)
+        goto out;
+    timing_fit(h, f, at + 1, &tm);
+    if (o->model_error < 0)
+        rc = model_error(ctx, rm, md, &tm, at, &sigma, &judged);
     else
         sigma = o->model_error;
     if (rc)
         goto out;
-    timing_fit(h, f, at + 1, &tm);
     newbiz_fit(f, &st, at, &tm, &nb);
     tau = period_tau(f, &st, at, o->monthly);
     for (int k = 0; k < 2; k++) {
@@ -1417,8 +1425,13 @@ ri_err ri_backtest(struct ri_ctx *ctx, const struct ri_backtest_opts *o,
             ri_rmodel_free(rm);
             rm = NULL;
             rc = ri_rmodel_fit(ctx, md, fit_at, &o->model, &rm);
-            if (!rc)
-                rc = model_error(ctx, rm, md, fit_at, &sigma, NULL);
+            if (!rc) {
+                /* the model's error as it stood when it was fitted */
+                struct timing tf;
+                timing_fit(h, f, fit_at + 1, &tf);
+                rc = model_error(ctx, rm, md, &tf, fit_at, &sigma, NULL);
+                timing_release(&tf);
+            }
             if (rc)
                 break;
             model_key = key;
