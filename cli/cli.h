@@ -43,6 +43,9 @@ int cli_parse_date_opt(const char *opt, const char *val, ri_time *out);
 int cli_parse_period(const char *val, int *monthly);
 /* Parses a non-negative integer option value. */
 int cli_parse_u64_opt(const char *opt, const char *val, uint64_t *out);
+/* Parses a number option value in [lo, hi], or (lo, hi] with lo_open; prints the error. */
+int cli_parse_number_opt(const char *opt, const char *val, double lo, int lo_open, double hi,
+                         double *out);
 
 /* The outbox views of `revintel alerts` (cmd_outbox.c): `alerts --outbox [--state S]` and
  * `alerts deliver`; argv starts at the subcommand or option. */

@@ -101,14 +101,9 @@ CMD(forecast)
         case 'N':
             o.save = 0;
             break;
-        case 'e': {
-            char *end = NULL;
-            o.model_error = strtod(optarg, &end);
-            if (!end || end == optarg || *end || !(o.model_error >= 0 && o.model_error <= 2))
-                code = cli_error(EXIT_USAGE, "--model-error takes a number from 0 to 2, not '%s'",
-                                 optarg);
+        case 'e':
+            code = cli_parse_number_opt("--model-error", optarg, 0, 0, 2, &o.model_error);
             break;
-        }
         case 'h':
             fputs(forecast_usage, stdout);
             goto out;

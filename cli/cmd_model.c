@@ -105,13 +105,9 @@ static int run(int argc, char **argv, struct cli_global *g, enum which w)
             else
                 o.seed = v;
             break;
-        case 'e': {
-            char *end = NULL;
-            o.eta = strtod(optarg, &end);
-            if (!end || *end || !(o.eta > 0 && o.eta <= 1))
-                code = cli_error(EXIT_USAGE, "--eta takes a number in (0, 1], not '%s'", optarg);
+        case 'e':
+            code = cli_parse_number_opt("--eta", optarg, 0, 1, 1, &o.eta);
             break;
-        }
         case 'r':
             o.with_p_rep = 0;
             break;

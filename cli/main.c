@@ -150,6 +150,18 @@ int cli_parse_u64_opt(const char *opt, const char *val, uint64_t *out)
     return EXIT_OK;
 }
 
+int cli_parse_number_opt(const char *opt, const char *val, double lo, int lo_open, double hi,
+                         double *out)
+{
+    char *end = NULL;
+    double v = strtod(val, &end);
+    if (!end || end == val || *end || !(lo_open ? v > lo : v >= lo) || !(v <= hi))
+        return cli_error(EXIT_USAGE, "%s takes a number in %c%g, %g], not '%s'", opt,
+                         lo_open ? '(' : '[', lo, hi, val);
+    *out = v;
+    return EXIT_OK;
+}
+
 int cli_parse_period(const char *val, int *monthly)
 {
     if (!strcmp(val, "month") || !strcmp(val, "quarter")) {
