@@ -865,7 +865,8 @@ ri_err ri_rows_snapshots(struct ri_ctx *ctx, const struct ri_featctx *fc,
     const struct ri_frame *fr = fc->frame;
     struct ri_asof_state st;
     ri_time mom[2 * MAX_MOMENTS];
-    size_t est = 0, cand = 0;
+    size_t est = 0, cand = 0, deals = 0;
+    double total_life = 0;
     uint64_t keep_below = UINT64_MAX;
     ri_err rc;
 
@@ -888,6 +889,7 @@ ri_err ri_rows_snapshots(struct ri_ctx *ctx, const struct ri_featctx *fc,
         ri_time c0 = ri_history_created(h, i), c1 = snap_end(fr, dead, i, before);
         size_t m;
         float w;
+        double life = 0;
         if ((sel && !sel[i]) || fr->deleted[i] || c0 == RI_TIME_NONE || c1 == RI_TIME_NONE ||
             c1 <= c0)
             continue;
@@ -898,18 +900,26 @@ ri_err ri_rows_snapshots(struct ri_ctx *ctx, const struct ri_featctx *fc,
         m = moments(h, i, c0, c1, mom);
         if (!m)
             continue;
-        w = 1.0f / (float)m;
         for (size_t k = 0; !rc && k < m; k++) {
             ri_asof_deal(h, i, mom[k], &st);
             if (!st.exists[i] || st.status[i] != RI_STATUS_OPEN)
                 continue;
+            /* the time this moment stands for, until the next one or the end */
+            w = (float)((double)((k + 1 < m ? mom[k + 1] : c1) - mom[k]) / (7.0 * DAY));
+            life += (double)w;
             rc = rows_push(ctx, out, fc, fs, &st, i, mom[k],
                            !(dead && dead[i]) && fr->status[i] == RI_STATUS_WON, w);
         }
+        deals += life > 0;
+        total_life += life;
         if ((i & 0xffff) == 0)
             ri_progress(ctx, "training snapshots", i, fr->n);
     }
     ri_progress(ctx, "training snapshots", fr->n, fr->n);
+    /* scaled so that the weights sum to the number of deals, as the trees' regularisation
+     * (min_child_weight) expects */
+    for (size_t k = 0; total_life > 0 && k < out->n; k++)
+        out->w[k] = (float)((double)out->w[k] * (double)deals / total_life);
     (void)cand;
     ri_asof_state_release(&st);
     if (rc)

@@ -146,8 +146,12 @@ void ri_features_row(const struct ri_featctx *fc, const struct ri_featset *fs,
 /* Training snapshots (history mode) of the deals closed before `before` with
  * sel[i] (NULL: all), and of the deals still open then but counted lost (dead[i], may be
  * NULL: zombies whose close date passed long ago, snapshots up to `before`): weekly from
- * creation and at each stage change while open, weights 1 / moments per deal. At most
- * max_rows rows: deals are then sampled by a seeded hash. */
+ * creation and at each stage change while open. A snapshot weighs the time it stands for
+ * (until the next one or the close), so that the rows weigh as the deals open at a random
+ * moment do: a deal open twice as long is met twice as often (a weight of 1 / moments per
+ * deal made short lives, mostly early losses, count as much as long ones, and put early
+ * stages' P(win) at about half the truth). The weights sum to the number of deals. At
+ * most max_rows rows: deals are then sampled by a seeded hash. */
 ri_err ri_rows_snapshots(struct ri_ctx *ctx, const struct ri_featctx *fc,
                          const struct ri_featset *fs, ri_time before, const uint8_t *sel,
                          const uint8_t *dead, size_t max_rows, uint64_t seed,

@@ -7,6 +7,8 @@
 
 #include "fixture.h"
 
+#include "featurize.h"
+#include "frame.h"
 #include "revintel.h"
 #include "stats.h"
 #include "store.h"
@@ -56,6 +58,67 @@ static struct ri_model_opts fast_opts(void)
     o.trees = 60;
     o.threads = 1;
     return o;
+}
+
+/* Training snapshots weigh the open time they stand for: within every deal the weights add
+ * up to its life from creation to close, the same number of weight units per day for every
+ * deal (checked against the frame's dates, not the snapshot moments), and all together to
+ * the number of deals. */
+TEST(snapshots_weigh_open_time)
+{
+    struct ri_ctx *c = sim_store();
+    struct ri_history *h = NULL;
+    struct ri_frame f;
+    struct ri_attrs a;
+    struct ri_featctx fc;
+    struct ri_featset fs;
+    struct ri_rows r;
+    uint8_t *train;
+    double *wsum, total = 0, per_day = -1, worst = 0;
+    size_t deals = 0;
+    ri_time before = 0;
+
+    CHECK(ri_history_load(c, &h) == RI_OK);
+    CHECK(ri_frame_load(c, &f) == RI_OK);
+    CHECK(ri_attrs_load(c, f.n, &a) == RI_OK);
+    ri_featctx_init(&fc, h, &f, &a, NULL);
+    train = calloc(f.n + 1, 1);
+    wsum = calloc(f.n + 1, sizeof(double));
+    for (size_t i = 0; i < f.n; i++)
+        if (f.close[i] != RI_TIME_NONE && f.close[i] > before)
+            before = f.close[i];
+    for (size_t i = 0; i < f.n; i++)
+        train[i] = f.status[i] != RI_STATUS_OPEN && f.close[i] != RI_TIME_NONE;
+    CHECK(ri_featset_choose(c, &fc, train, 0, 0, &fs) == RI_OK);
+    CHECK(ri_rows_snapshots(c, &fc, &fs, before, NULL, NULL, 0, 1, &r) == RI_OK);
+    CHECK(r.n > 1000);
+    for (size_t k = 0; k < r.n; k++) {
+        CHECK(r.w[k] > 0);
+        wsum[r.deal[k]] += (double)r.w[k];
+        total += (double)r.w[k];
+    }
+    for (size_t i = 0; i < f.n; i++) {
+        double life = (double)(f.close[i] - f.created[i]) / 86400.0, d;
+        if (!(wsum[i] > 0))
+            continue;
+        deals++;
+        if (per_day < 0)
+            per_day = wsum[i] / life;
+        d = fabs(wsum[i] / life / per_day - 1);
+        worst = d > worst ? d : worst;
+    }
+    CHECK(deals > 1000);
+    CHECK(worst < 1e-3);
+    CHECK(fabs(total / (double)deals - 1) < 1e-4);
+    free(train);
+    free(wsum);
+    ri_rows_release(&r);
+    ri_featset_release(&fs);
+    ri_featctx_release(&fc);
+    ri_attrs_release(&a);
+    ri_frame_release(&f);
+    ri_history_free(h);
+    ri_ctx_free(c);
 }
 
 /* Trained by time on 3,000 simulated deals, the calibrated model ranks the deals open at
@@ -438,6 +501,7 @@ TEST(skygeni_no_reliable_signal)
 int main(void)
 {
     BEGIN("test_model");
+    RUN(snapshots_weigh_open_time);
     RUN(train_on_simulated_pipeline);
     RUN(score_reasons_add_up_and_repeat);
     RUN(calibration_since_training);
