@@ -2,7 +2,9 @@
 """Judges `revintel forecast --format json` for the period after a simulated snapshot
 against what truly closed in it.
 
-  judge_forecast.py TRUTH_OUTCOMES OPPORTUNITIES FORECAST.json
+  judge_forecast.py [--tsv] TRUTH_OUTCOMES OPPORTUNITIES FORECAST.json
+
+--tsv prints one line instead: actual, forecast, P10, P90 and the reps' figure.
 
 The simulator creates no deal after its snapshot, so the actual is what the deals open
 at the snapshot won inside the next period; it is compared with the forecast from the
@@ -13,9 +15,13 @@ import csv, json, sys
 
 
 def main():
-    truth = {r["id"]: r for r in csv.DictReader(open(sys.argv[1]))}
-    opps = [r for r in csv.DictReader(open(sys.argv[2])) if r["status"] == "open"]
-    fc = json.load(open(sys.argv[3]))
+    args = sys.argv[1:]
+    tsv = args[:1] == ["--tsv"]
+    if tsv:
+        args = args[1:]
+    truth = {r["id"]: r for r in csv.DictReader(open(args[0]))}
+    opps = [r for r in csv.DictReader(open(args[1])) if r["status"] == "open"]
+    fc = json.load(open(args[2]))
     nxt = fc["periods"][1]
     y, q = nxt["period"].split("-Q")
     start = f"{y}-{(int(q) - 1) * 3 + 1:02d}-01"
@@ -25,6 +31,9 @@ def main():
     rep = sum(float(r["probability"]) / 100 * float(r["amount"]) for r in opps
               if r["probability"] and start <= r["close_date"] < end)
     f = nxt["open_expected"]
+    if tsv:
+        print(f"{actual:.0f}\t{f:.0f}\t{nxt['open_p10']:.0f}\t{nxt['open_p90']:.0f}\t{rep:.0f}")
+        return
     print(f"period {nxt['period']} ({start} to {end}): actual from the open deals {actual:,.0f}")
     print(f"  revintel  {f:,.0f}  error {100 * (f - actual) / actual:+.1f} %  "
           f"P10-P90 [{nxt['open_p10']:,.0f}, {nxt['open_p90']:,.0f}] "
