@@ -20,18 +20,11 @@ PEER=../shared/bench/peer.py
 OUT=bench/out/sim-$DEALS-$SEED
 DB=bench/out/diag-$DEALS-$SEED.db
 TIME=/usr/bin/time
+. bench/common.sh
 
 RI_EXTRA_PKGS="time python3-pandas python3-sklearn python3-xgboost" sh scripts/deps.sh
-if [ ! -f "$OUT/.done" ]; then
-    mkdir -p bench/out
-    "$BIN" --quiet simulate "$OUT" --deals "$DEALS" --seed "$SEED" >/dev/null
-    touch "$OUT/.done"
-fi
-if [ ! -f "$DB" ]; then
-    "$BIN" --quiet --db "$DB" init >/dev/null
-    "$BIN" --quiet --db "$DB" ingest opportunities "$OUT/opportunities.csv" >/dev/null
-    "$BIN" --quiet --db "$DB" ingest history "$OUT/stage_history.csv" >/dev/null
-fi
+bench_sim "$OUT" "$DEALS" "$SEED"
+[ -f "$DB" ] || bench_store "$DB" "$OUT"
 # untimed: migrate the store if need be, and bring its column cache up to date
 "$BIN" --quiet --db "$DB" diagnose >/dev/null || true
 # warm the file cache the same way for both

@@ -12,6 +12,7 @@ DEALS=${1:-20000}
 SEEDS=${2:-1 2 3 4 5 6}
 BIN=${BIN:-build/revintel}
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+. bench/common.sh
 
 [ -x "$BIN" ] || { echo "bench: build $BIN first (make)"; exit 1; }
 mkdir -p bench/out
@@ -20,15 +21,8 @@ rows=bench/out/forecast-seeds.tsv
 for s in $SEEDS; do
     out=bench/out/sim-$DEALS-$s
     db=bench/out/seeds-$DEALS-$s.db
-    if [ ! -f "$out/.done" ]; then
-        rm -rf "$out"
-        "$BIN" --quiet simulate "$out" --deals "$DEALS" --seed "$s" >/dev/null
-        touch "$out/.done"
-    fi
-    rm -f "$db" "$db-wal" "$db-shm"
-    "$BIN" --quiet --db "$db" init >/dev/null
-    "$BIN" --quiet --db "$db" ingest opportunities "$out/opportunities.csv" >/dev/null
-    "$BIN" --quiet --db "$db" ingest history "$out/stage_history.csv" >/dev/null
+    bench_sim "$out" "$DEALS" "$s"
+    bench_store "$db" "$out"
     "$BIN" --quiet --db "$db" train >/dev/null
     "$BIN" --quiet --db "$db" --format json forecast --no-save >bench/out/forecast-seed.json
     printf '%s\t' "$s" >>"$rows"

@@ -18,19 +18,12 @@ TIME=/usr/bin/time
 # OpenMP threads of both sides sleep rather than spin while they wait (spinning threads
 # starve each other when the 2 cores are shared)
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+. bench/common.sh
 
 RI_EXTRA_PKGS="time python3-pandas python3-sklearn python3-xgboost" sh scripts/deps.sh
 [ -x "$BIN" ] || { echo "bench: build $BIN first (make)"; exit 1; }
-if [ ! -f "$OUT/.done" ]; then
-    rm -rf "$OUT"
-    mkdir -p bench/out
-    "$BIN" --quiet simulate "$OUT" --deals "$DEALS" --seed "$SEED" >/dev/null
-    touch "$OUT/.done"
-fi
-rm -f "$DB" "$DB-wal" "$DB-shm"
-"$BIN" --quiet --db "$DB" init >/dev/null
-"$BIN" --quiet --db "$DB" ingest opportunities "$OUT/opportunities.csv" >/dev/null
-"$BIN" --quiet --db "$DB" ingest history "$OUT/stage_history.csv" >/dev/null
+bench_sim "$OUT" "$DEALS" "$SEED"
+bench_store "$DB" "$OUT"
 
 $TIME -f "%e %M" -o bench/out/train.time "$BIN" --quiet --db "$DB" train >bench/out/train.txt
 $TIME -f "%e %M" -o bench/out/score.time "$BIN" --quiet --db "$DB" score \

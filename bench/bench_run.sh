@@ -16,15 +16,11 @@ OUT=bench/out/sim-$DEALS-$SEED
 RUN=bench/out/run-$DEALS-$SEED
 TIME=/usr/bin/time
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+. bench/common.sh
 
 RI_EXTRA_PKGS="time python3-pandas python3-sklearn python3-xgboost" sh scripts/deps.sh
 [ -x "$BIN" ] || { echo "bench: build $BIN first (make)"; exit 1; }
-if [ ! -f "$OUT/.done" ]; then
-    rm -rf "$OUT"
-    mkdir -p bench/out
-    "$BIN" --quiet simulate "$OUT" --deals "$DEALS" --seed "$SEED" >/dev/null
-    touch "$OUT/.done"
-fi
+bench_sim "$OUT" "$DEALS" "$SEED"
 rm -rf "$RUN"
 mkdir -p "$RUN"
 abs=$(cd "$OUT" && pwd)
