@@ -535,6 +535,15 @@ static void rdata_free(struct rdata *r)
 }
 
 /* The column as a new string; NULL for NULL. */
+/* The end of a query read row by row: the statement is freed, and "no more rows" (or rows
+ * left unread past a cap) is no error. */
+static ri_err rows_done(ri_err rc, struct ri_stmt **s)
+{
+    ri_stmt_free(*s);
+    *s = NULL;
+    return rc == RI_ERR_NOTFOUND ? RI_OK : rc;
+}
+
 static char *col_dup(struct ri_stmt *s, int col)
 {
     const char *t = ri_stmt_text(s, col, NULL);
@@ -711,11 +720,8 @@ static ri_err load_diag(struct ri_ctx *ctx, struct ri_store *st, struct rdata *r
             p->created_amount = ri_stmt_f64(s, 12);
             p->won_amount = ri_stmt_f64(s, 13);
         }
-        if (rc == RI_ERR_NOTFOUND || rc == RI_OK)
-            rc = RI_OK;
     }
-    ri_stmt_free(s);
-    s = NULL;
+    rc = rows_done(rc, &s);
     if (rc)
         return rc;
     /* the periods compared: as the run names them, else (a store written before p1 was
@@ -765,11 +771,8 @@ static ri_err load_diag(struct ri_ctx *ctx, struct ri_store *st, struct rdata *r
             d->small = (int)ri_stmt_i64(s, 14);
             d->significant = (int)ri_stmt_i64(s, 15);
         }
-        if (rc == RI_ERR_NOTFOUND || rc == RI_OK)
-            rc = RI_OK;
     }
-    ri_stmt_free(s);
-    s = NULL;
+    rc = rows_done(rc, &s);
 
     /* the weakest segments of the last period, reps aside (diagnose judges them against
      * their segment mix) and small ones aside (noise) */
@@ -793,11 +796,8 @@ static ri_err load_diag(struct ri_ctx *ctx, struct ri_store *st, struct rdata *r
             g->lo = ri_stmt_f64(s, 5);
             g->hi = ri_stmt_f64(s, 6);
         }
-        if (rc == RI_ERR_NOTFOUND || rc == RI_OK)
-            rc = RI_OK;
     }
-    ri_stmt_free(s);
-    s = NULL;
+    rc = rows_done(rc, &s);
 
     if (!rc)
         rc = ri_stmt_prepare(ctx, st, "SELECT name, value FROM diag_metrics WHERE run_id = ?1", &s);
@@ -815,11 +815,8 @@ static ri_err load_diag(struct ri_ctx *ctx, struct ri_store *st, struct rdata *r
             else if (!strcmp(n, "live_pipeline_amount"))
                 r->m_live = v;
         }
-        if (rc == RI_ERR_NOTFOUND)
-            rc = RI_OK;
     }
-    ri_stmt_free(s);
-    s = NULL;
+    rc = rows_done(rc, &s);
 
     if (!rc)
         rc = ri_stmt_prepare(ctx, st,
@@ -835,11 +832,8 @@ static ri_err load_diag(struct ri_ctx *ctx, struct ri_store *st, struct rdata *r
             r->z_stalled = (int64_t)ri_stmt_double(s, 2);
             r->z_amount = ri_stmt_double(s, 3);
         }
-        if (rc == RI_ERR_NOTFOUND)
-            rc = RI_OK;
     }
-    ri_stmt_free(s);
-    s = NULL;
+    rc = rows_done(rc, &s);
 
     if (!rc)
         rc = ri_stmt_prepare(ctx, st,
@@ -864,11 +858,8 @@ static ri_err load_diag(struct ri_ctx *ctx, struct ri_store *st, struct rdata *r
             z->overdue = (int)ri_stmt_i64(s, 8);
             z->stalled = (int)ri_stmt_i64(s, 9);
         }
-        if (rc == RI_ERR_NOTFOUND || rc == RI_OK)
-            rc = RI_OK;
     }
-    ri_stmt_free(s);
-    return rc;
+    return rows_done(rc, &s);
 }
 
 /* Ranking of the deals at risk: the revenue at stake, amount x (1 - P(win)). With a
@@ -926,11 +917,8 @@ static ri_err load_scores(struct ri_ctx *ctx, struct ri_store *st, struct rdata 
             r->n_at = (int64_t)ri_stmt_double(s, 1);
             r->value_at_risk = ri_stmt_double(s, 2);
         }
-        if (rc == RI_ERR_NOTFOUND)
-            rc = RI_OK;
     }
-    ri_stmt_free(s);
-    s = NULL;
+    rc = rows_done(rc, &s);
 
     if (!rc)
         rc = ri_stmt_prepare(ctx, st,
@@ -955,11 +943,8 @@ static ri_err load_scores(struct ri_ctx *ctx, struct ri_store *st, struct rdata 
             k->tier = col_dup(s, 7);
             k->n_reasons = reason_texts(ri_stmt_text(s, 8, NULL), k->reasons, N_REASONS);
         }
-        if (rc == RI_ERR_NOTFOUND || rc == RI_OK)
-            rc = RI_OK;
     }
-    ri_stmt_free(s);
-    return rc;
+    return rows_done(rc, &s);
 }
 
 static ri_err load_forecast(struct ri_ctx *ctx, struct ri_store *st, struct rdata *r)
@@ -1002,10 +987,8 @@ static ri_err load_forecast(struct ri_ctx *ctx, struct ri_store *st, struct rdat
             f->start = ri_stmt_time(s, 9);
             f->end = ri_stmt_time(s, 10);
         }
-        if (rc == RI_ERR_NOTFOUND || rc == RI_OK)
-            rc = RI_OK;
     }
-    ri_stmt_free(s);
+    rc = rows_done(rc, &s);
     /* a period that ends within the week has little left to forecast: speak of the next */
     if (r->n_fc == 2 && r->fc[0].end != RI_TIME_NONE && r->fc[0].end - r->fc_as_of <= 7 * DAY)
         r->fc_main = 1;
@@ -1034,8 +1017,7 @@ static ri_err load_backtest(struct ri_ctx *ctx, struct ri_store *st, struct rdat
         r->bt_rep_wape = ri_stmt_f64(s, 7);
         r->bt_stage_wape = ri_stmt_f64(s, 8);
     }
-    ri_stmt_free(s);
-    return rc == RI_ERR_NOTFOUND ? RI_OK : rc;
+    return rows_done(rc, &s);
 }
 
 /* "Track record: ..." of the latest backtest, or NULL-free "" when there is none. */
@@ -1072,11 +1054,8 @@ static ri_err load_alerts(struct ri_ctx *ctx, struct ri_store *st, struct rdata 
         rc = ri_stmt_step(ctx, s);
         if (rc == RI_OK)
             r->alerts_total = ri_stmt_i64(s, 0);
-        if (rc == RI_ERR_NOTFOUND)
-            rc = RI_OK;
     }
-    ri_stmt_free(s);
-    s = NULL;
+    rc = rows_done(rc, &s);
     if (rc || !r->alerts_total)
         return rc;
     rc = ri_stmt_prepare(ctx, st,
@@ -1103,11 +1082,8 @@ static ri_err load_alerts(struct ri_ctx *ctx, struct ri_store *st, struct rdata 
             a->as_of = ri_stmt_time(s, 8);
             a->recipients = ri_stmt_i64(s, 9);
         }
-        if (rc == RI_ERR_NOTFOUND || rc == RI_OK)
-            rc = RI_OK;
     }
-    ri_stmt_free(s);
-    return rc;
+    return rows_done(rc, &s);
 }
 
 /* "this week" for 7 days, else "in the last N days" */
