@@ -32,6 +32,7 @@
 #include "model.h"
 #include "stats.h"
 #include "store.h"
+#include "winshift.h"
 #include <math.h>
 #include <string.h>
 
@@ -822,6 +823,7 @@ static void to_period(const struct fc_point *p, const char *label, struct ri_for
     o->open_p10 = p->open_p10;
     o->open_p50 = p->open_p50;
     o->open_p90 = p->open_p90;
+    o->open_if_change = p->open_exp;
 }
 
 static void period_json(struct ri_buf *j, const struct ri_forecast_period *p)
@@ -830,9 +832,10 @@ static void period_json(struct ri_buf *j, const struct ri_forecast_period *p)
                 "{\"period\":\"%s\",\"won_so_far\":%.2f,\"open_expected\":%.2f,"
                 "\"new_expected\":%.2f,\"expected\":%.2f,\"p10\":%.2f,\"p50\":%.2f,"
                 "\"p90\":%.2f,\"mc_mean\":%.2f,\"open_p10\":%.2f,\"open_p50\":%.2f,"
-                "\"open_p90\":%.2f,\"rep\":%.2f}",
+                "\"open_p90\":%.2f,\"rep\":%.2f,\"open_if_change\":%.2f}",
                 p->label, p->won_so_far, p->open_expected, p->new_expected, p->expected, p->p10,
-                p->p50, p->p90, p->mc_mean, p->open_p10, p->open_p50, p->open_p90, p->rep);
+                p->p50, p->p90, p->mc_mean, p->open_p10, p->open_p50, p->open_p90, p->rep,
+                p->open_if_change);
 }
 
 static void period_text(struct ri_buf *t, const struct ri_forecast_period *p)
@@ -937,6 +940,101 @@ static ri_err save_forecast(struct ri_ctx *ctx, ri_time as_of, size_t sims, uint
     return rc;
 }
 
+/* The recent change of segments' win rates at st->at (winshift.c) and, per deal, the
+ * factor on its P(win) x P(in period) if it carries on (wf, 1 for most deals). */
+static ri_err recent_change(const struct ri_history *h, const struct ri_frame *f,
+                            const struct ri_asof_state *st, const double *pm,
+                            struct ri_winshift *ws, double *wf)
+{
+    struct ri_asof_state ya;
+    ri_err rc = ri_asof_state_init(&ya, h);
+    if (!rc)
+        rc = ri_asof(h, st->at - (ri_time)364 * DAY, &ya);
+    if (!rc)
+        ri_winshift_fit(f, st, &ya, ws);
+    ri_asof_state_release(&ya);
+    for (size_t i = 0; !rc && i < f->n; i++) {
+        double x = ri_winshift_factor(ws, f, i);
+        wf[i] = fabs(x - 1) > 0 && pm[i] > 0 ? fmin(1, pm[i] * x) / pm[i] : 1;
+    }
+    return rc;
+}
+
+/* The open deals' expected revenue of a period with the change applied: open_expected
+ * scaled as sum q x wf x amount over sum q x amount. */
+static double if_change(double open_exp, const double *q, const double *wf, const double *amount,
+                        size_t n)
+{
+    double a = 0, b = 0;
+    for (size_t i = 0; i < n; i++)
+        if (q[i] > 0 && amount[i] > 0) {
+            a += q[i] * amount[i];
+            b += q[i] * wf[i] * amount[i];
+        }
+    return a > 0 ? open_exp * b / a : open_exp;
+}
+
+static void change_text(struct ri_buf *t, const struct ri_winshift *ws, const struct ri_frame *f,
+                        const struct ri_forecast_period *per)
+{
+    char since[16], lab[160];
+    date_str(ws->since + DAY, since, sizeof(since));
+    if (!ws->tested) {
+        ri_buf_adds(t, "  Recent change: too little history to set the deals created lately "
+                       "against the same weeks a year earlier.\n");
+        return;
+    }
+    if (!ws->n) {
+        ri_buf_addf(t,
+                    "  Recent change: none. No segment's deals created since %s win at a "
+                    "different rate so far than the same weeks a year earlier (%zu segments "
+                    "tested, |z| >= %.2f needed).\n",
+                    since, ws->tested, ws->z_crit);
+        return;
+    }
+    ri_buf_addf(t,
+                "  Recent change: deals created since %s win at a different rate so far than "
+                "the same weeks a year earlier (%zu segments tested, |z| >= %.2f needed):\n",
+                since, ws->tested, ws->z_crit);
+    for (size_t k = 0; k < ws->n; k++) {
+        const struct ri_winshift_seg *s = &ws->seg[k];
+        ri_winshift_label(ws, f, k, lab, sizeof(lab));
+        ri_buf_addf(t,
+                    "    %s: x%.2f (%.0f wins against %.1f expected; a year earlier %.0f "
+                    "against %.1f; z %+.1f)\n",
+                    lab, s->factor, s->o1, s->e1, s->o0, s->e0, s->z);
+    }
+    ri_buf_adds(t, "  The forecast above does not assume it carries on. If it does, the open deals "
+                   "bring");
+    for (int k = 0; k < 2; k++)
+        ri_buf_addf(t, "%s %s %.0f (%+.1f %%)", k ? "," : "", per[k].label, per[k].open_if_change,
+                    per[k].open_expected > 0
+                        ? 100 * (per[k].open_if_change / per[k].open_expected - 1)
+                        : 0.0);
+    ri_buf_adds(t, ".\n");
+}
+
+static void change_json(struct ri_buf *j, const struct ri_winshift *ws, const struct ri_frame *f)
+{
+    char since[16], lab[160];
+    date_str(ws->since + DAY, since, sizeof(since));
+    ri_buf_addf(j,
+                "\"recent_change\":{\"since\":\"%s\",\"tested\":%zu,\"z_crit\":%.4f,"
+                "\"segments\":[",
+                since, ws->tested, ws->z_crit);
+    for (size_t k = 0; k < ws->n; k++) {
+        const struct ri_winshift_seg *s = &ws->seg[k];
+        ri_winshift_label(ws, f, k, lab, sizeof(lab));
+        ri_buf_adds(j, k ? ",{\"segment\":" : "{\"segment\":");
+        ri_buf_add_json_str(j, lab, strlen(lab));
+        ri_buf_addf(j,
+                    ",\"factor\":%.4f,\"z\":%.3f,\"won\":%.0f,\"expected\":%.2f,"
+                    "\"won_year_ago\":%.0f,\"expected_year_ago\":%.2f}",
+                    s->factor, s->z, s->o1, s->e1, s->o0, s->e0);
+    }
+    ri_buf_adds(j, "]},");
+}
+
 ri_err ri_forecast(struct ri_ctx *ctx, const struct ri_forecast_opts *o,
                    struct ri_forecast_report **out)
 {
@@ -950,7 +1048,8 @@ ri_err ri_forecast(struct ri_ctx *ctx, const struct ri_forecast_opts *o,
     const struct ri_history *h;
     const struct ri_frame *f;
     double *pm = NULL, *ps = NULL, *q = NULL, *qs = NULL, *amount = NULL, *sums = NULL;
-    double *q0 = NULL, *a0 = NULL;
+    double *q0 = NULL, *a0 = NULL, *wf = NULL;
+    struct ri_winshift ws;
     size_t sims = o->sims ? o->sims : 10000, n;
     struct fc_point pt[2];
     char a[16];
@@ -964,6 +1063,7 @@ ri_err ri_forecast(struct ri_ctx *ctx, const struct ri_forecast_opts *o,
     memset(&st, 0, sizeof(st));
     memset(&tm, 0, sizeof(tm));
     memset(&nb, 0, sizeof(nb));
+    memset(&ws, 0, sizeof(ws));
     rc = ri_mdata_load(ctx, o->as_of, &md);
     if (rc)
         goto out;
@@ -979,12 +1079,14 @@ ri_err ri_forecast(struct ri_ctx *ctx, const struct ri_forecast_opts *o,
         goto out;
     n = f->n;
     pm = dvec(n), ps = dvec(n), q = dvec(n), qs = dvec(n), amount = dvec(n);
-    q0 = dvec(n), a0 = dvec(n), sums = dvec(sims);
+    q0 = dvec(n), a0 = dvec(n), sums = dvec(sims), wf = dvec(n);
     rc = ri_asof_state_init(&st, h);
     if (!rc)
         rc = ri_asof(h, at, &st);
     if (!rc)
         rc = ri_rmodel_p_open(ctx, rm, md, &st, pm, ps);
+    if (!rc)
+        rc = recent_change(h, f, &st, pm, &ws, wf);
     if (rc)
         goto out;
     timing_fit(h, f, at + 1, &tm);
@@ -1003,6 +1105,7 @@ ri_err ri_forecast(struct ri_ctx *ctx, const struct ri_forecast_opts *o,
         forecast_point(h, f, &st, &tm, &nb, pm, ps, s0, s1, tau, sigma, sims, o->seed + (uint64_t)k,
                        q, qs, amount, sums, &pt[k]);
         to_period(&pt[k], label, &rep->period[k]);
+        rep->period[k].open_if_change = if_change(pt[k].open_exp, q, wf, amount, n);
         if (k == 0) {
             memcpy(q0, q, n * sizeof(double));
             memcpy(a0, amount, n * sizeof(double));
@@ -1094,6 +1197,7 @@ ri_err ri_forecast(struct ri_ctx *ctx, const struct ri_forecast_opts *o,
     else
         ri_buf_adds(&t, "  The range holds the deals' own chance and the period's: too few past "
                         "quarters to judge the model's own error.\n");
+    change_text(&t, &ws, f, rep->period);
     if (rep->has_whatif) {
         ri_buf_adds(&t, "What-if:\n");
         for (int k = 0; k < 2; k++)
@@ -1124,7 +1228,9 @@ ri_err ri_forecast(struct ri_ctx *ctx, const struct ri_forecast_opts *o,
         period_json(&j, &rep->period[0]);
         ri_buf_addc(&j, ',');
         period_json(&j, &rep->period[1]);
-        ri_buf_addf(&j, "],\"categories\":{\"commit\":%.2f,\"best_case\":%.2f,\"pipeline\":%.2f},",
+        ri_buf_adds(&j, "],");
+        change_json(&j, &ws, f);
+        ri_buf_addf(&j, "\"categories\":{\"commit\":%.2f,\"best_case\":%.2f,\"pipeline\":%.2f},",
                     cat[0], cat[1], cat[2]);
     }
     if (rep->has_whatif) {
@@ -1218,6 +1324,7 @@ out:
     ri_free(amount);
     ri_free(q0);
     ri_free(a0);
+    ri_free(wf);
     ri_free(sums);
     ri_free(nb.amount);
     ri_free(nb.cycle);

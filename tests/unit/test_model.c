@@ -281,7 +281,14 @@ TEST(forecast_monte_carlo)
         CHECK(p->p10 <= p->p50 && p->p50 <= p->p90);
         CHECK(fabs(p->mc_mean - p->expected) <= 4 * se + 1e-6);
         CHECK_NEAR(p->expected, p->won_so_far + p->open_expected + p->new_expected, 1e-3);
+        /* the recent change: none found, the same; declines only, lower */
+        if (strstr(r1->json, "\"segments\":[]},"))
+            CHECK_NEAR(p->open_if_change, p->open_expected, 1e-6 * p->open_expected);
+        else if (!strstr(r1->json, "\"factor\":1.") && !strstr(r1->json, "\"factor\":2."))
+            CHECK(p->open_if_change < p->open_expected);
     }
+    CHECK(strstr(r1->json, "\"recent_change\":{\"since\":\"") != NULL);
+    CHECK(strstr(r1->text, "Recent change:") != NULL);
     {
         const char *l = strstr(r1->json, "\"largest\":[{\"id\":\"");
         REQUIRE(l);
