@@ -38,89 +38,11 @@
 #define OLD_FROM   900 /* the cohort of the expectations: created 900 to 540 days ago */
 #define OLD_TO     540
 #define MIN_COHORT 200 /* deals each cohort needs, else nothing is judged */
-#define SINGLE_MAX 64  /* values a dimension may have to be tested alone */
-#define PAIR_MAX   16  /* ... to be tested in pairs */
 #define SHRINK_N   5.0 /* deals of the overall rate each value's rate is shrunk with */
 #define MIN_E1     5.0
 #define MIN_O0     5.0
 #define ALPHA      0.05
 #define R          RI_WS_RECENT_DAYS
-
-struct layout {
-    int single[RI_DIAG_MAX_DIMS]; /* dims tested alone */
-    size_t n_single, off_single[RI_DIAG_MAX_DIMS];
-    int pa[RI_DIAG_MAX_DIMS * RI_DIAG_MAX_DIMS / 2], pb[RI_DIAG_MAX_DIMS * RI_DIAG_MAX_DIMS / 2];
-    size_t n_pair, off_pair[RI_DIAG_MAX_DIMS * RI_DIAG_MAX_DIMS / 2];
-    size_t n_cells;
-};
-
-/* The cells deal i is in (cell 0: all deals); returns how many. */
-static size_t cells_of(const struct layout *L, const struct ri_frame *f, size_t i, size_t *out)
-{
-    size_t k = 0;
-    out[k++] = 0;
-    for (size_t s = 0; s < L->n_single; s++) {
-        int32_t c = f->dims[L->single[s]].code[i];
-        if (c >= 0)
-            out[k++] = L->off_single[s] + (size_t)c;
-    }
-    for (size_t p = 0; p < L->n_pair; p++) {
-        int32_t ca = f->dims[L->pa[p]].code[i], cb = f->dims[L->pb[p]].code[i];
-        if (ca >= 0 && cb >= 0)
-            out[k++] = L->off_pair[p] + (size_t)ca * f->dims[L->pb[p]].values.n + (size_t)cb;
-    }
-    return k;
-}
-
-/* The segment of a cell, back from the layout. */
-static void cell_segment(const struct layout *L, const struct ri_frame *f, size_t cell,
-                         struct ri_winshift_seg *s)
-{
-    s->dim_a = s->dim_b = -1;
-    s->code_a = s->code_b = -1;
-    for (size_t k = 0; k < L->n_single; k++) {
-        size_t nv = f->dims[L->single[k]].values.n;
-        if (cell >= L->off_single[k] && cell < L->off_single[k] + nv) {
-            s->dim_a = L->single[k];
-            s->code_a = (int32_t)(cell - L->off_single[k]);
-            return;
-        }
-    }
-    for (size_t p = 0; p < L->n_pair; p++) {
-        size_t nb = f->dims[L->pb[p]].values.n, nv = f->dims[L->pa[p]].values.n * nb;
-        if (cell >= L->off_pair[p] && cell < L->off_pair[p] + nv) {
-            s->dim_a = L->pa[p];
-            s->dim_b = L->pb[p];
-            s->code_a = (int32_t)((cell - L->off_pair[p]) / nb);
-            s->code_b = (int32_t)((cell - L->off_pair[p]) % nb);
-            return;
-        }
-    }
-}
-
-static void layout_init(const struct ri_frame *f, struct layout *L)
-{
-    memset(L, 0, sizeof(*L));
-    L->n_cells = 1;
-    for (size_t d = 0; d < f->n_dims && d < RI_DIAG_MAX_DIMS; d++) {
-        size_t nv = f->dims[d].values.n;
-        if (nv < 2 || nv > SINGLE_MAX)
-            continue;
-        L->single[L->n_single] = (int)d;
-        L->off_single[L->n_single++] = L->n_cells;
-        L->n_cells += nv;
-    }
-    for (size_t a = 0; a < L->n_single; a++)
-        for (size_t b = a + 1; b < L->n_single; b++) {
-            size_t na = f->dims[L->single[a]].values.n, nb = f->dims[L->single[b]].values.n;
-            if (na > PAIR_MAX || nb > PAIR_MAX)
-                continue;
-            L->pa[L->n_pair] = L->single[a];
-            L->pb[L->n_pair] = L->single[b];
-            L->off_pair[L->n_pair++] = L->n_cells;
-            L->n_cells += na * nb;
-        }
-}
 
 static int deal_ok(const struct ri_frame *f, const struct ri_asof_state *st, size_t i)
 {
@@ -131,7 +53,7 @@ void ri_winshift_fit(const struct ri_frame *f, const struct ri_asof_state *now,
                      const struct ri_asof_state *year_ago, struct ri_winshift *out)
 {
     ri_time at = now->at, ago = at - (ri_time)YEAR_DAYS * RI_DAY;
-    struct layout L;
+    struct ri_segcells L;
     double G[R + 1], tot, *rate[RI_DIAG_MAX_DIMS];
     double *O1 = NULL, *E1 = NULL, *O0 = NULL, *E0 = NULL, *e = NULL, *fac = NULL;
     size_t *cells = NULL, *recent = NULL, *ref = NULL, n_old = 0, n_rec = 0, n_ref = 0;
@@ -141,7 +63,7 @@ void ri_winshift_fit(const struct ri_frame *f, const struct ri_asof_state *now,
     memset(rate, 0, sizeof(rate));
     out->at = at;
     out->since = at - (ri_time)R * RI_DAY;
-    layout_init(f, &L);
+    ri_segcells_init(f, &L);
     /* G(age) and each value's rate by R days from the old cohort */
     memset(G, 0, sizeof(G));
     for (size_t s = 0; s < L.n_single; s++)
@@ -218,9 +140,9 @@ void ri_winshift_fit(const struct ri_frame *f, const struct ri_asof_state *now,
     O0 = ri_calloc(L.n_cells, sizeof(double));
     E0 = ri_calloc(L.n_cells, sizeof(double));
     chosen = ri_calloc(L.n_cells, 1);
-    cells = ri_malloc((1 + L.n_single + L.n_pair) * sizeof(size_t));
+    cells = ri_malloc(L.max_of * sizeof(size_t));
     for (size_t k = 0; k < n_ref; k++) {
-        size_t i = ref[k], m = cells_of(&L, f, i, cells);
+        size_t i = ref[k], m = ri_segcells_of(&L, f, i, cells);
         int won = year_ago->status[i] == RI_STATUS_WON;
         for (size_t j = 0; j < m; j++) {
             O0[cells[j]] += won;
@@ -233,7 +155,7 @@ void ri_winshift_fit(const struct ri_frame *f, const struct ri_asof_state *now,
         memset(O1, 0, L.n_cells * sizeof(double));
         memset(E1, 0, L.n_cells * sizeof(double));
         for (size_t k = 0; k < n_rec; k++) {
-            size_t i = recent[k], m = cells_of(&L, f, i, cells);
+            size_t i = recent[k], m = ri_segcells_of(&L, f, i, cells);
             int won = now->status[i] == RI_STATUS_WON;
             for (size_t j = 0; j < m; j++) {
                 O1[cells[j]] += won;
@@ -261,7 +183,7 @@ void ri_winshift_fit(const struct ri_frame *f, const struct ri_asof_state *now,
         {
             struct ri_winshift_seg *s = &out->seg[out->n++];
             double o1 = O1[best] > 0.5 ? O1[best] : 0.5;
-            cell_segment(&L, f, best, s);
+            ri_segcells_key(&L, f, best, &s->key);
             s->o1 = O1[best];
             s->e1 = E1[best];
             s->o0 = O0[best];
@@ -270,7 +192,7 @@ void ri_winshift_fit(const struct ri_frame *f, const struct ri_asof_state *now,
             s->z = bz;
             chosen[best] = 1;
             for (size_t k = 0; k < n_rec; k++) {
-                size_t i = recent[k], m = cells_of(&L, f, i, cells);
+                size_t i = recent[k], m = ri_segcells_of(&L, f, i, cells);
                 for (size_t j = 0; j < m; j++)
                     if (cells[j] == best)
                         fac[i] *= s->factor;
@@ -292,22 +214,13 @@ out:
     ri_free(chosen);
 }
 
-static int in_seg(const struct ri_frame *f, const struct ri_winshift_seg *s, size_t i)
-{
-    if (s->dim_a < 0)
-        return 1; /* all deals */
-    if (f->dims[s->dim_a].code[i] != s->code_a)
-        return 0;
-    return s->dim_b < 0 || f->dims[s->dim_b].code[i] == s->code_b;
-}
-
 double ri_winshift_factor(const struct ri_winshift *w, const struct ri_frame *f, size_t i)
 {
     double x = 1;
     if (f->created[i] == RI_TIME_NONE || f->created[i] <= w->since || f->created[i] > w->at)
         return 1;
     for (size_t k = 0; k < w->n; k++)
-        if (in_seg(f, &w->seg[k], i))
+        if (ri_segkey_has(f, &w->seg[k].key, i))
             x *= w->seg[k].factor;
     return x;
 }
@@ -315,14 +228,5 @@ double ri_winshift_factor(const struct ri_winshift *w, const struct ri_frame *f,
 void ri_winshift_label(const struct ri_winshift *w, const struct ri_frame *f, size_t k, char *out,
                        size_t size)
 {
-    const struct ri_winshift_seg *s = &w->seg[k];
-    if (s->dim_a < 0)
-        snprintf(out, size, "all deals");
-    else if (s->dim_b < 0)
-        snprintf(out, size, "%s=%s", f->dims[s->dim_a].name,
-                 ri_intern_str(&f->dims[s->dim_a].values, s->code_a));
-    else
-        snprintf(out, size, "%s=%s x %s=%s", f->dims[s->dim_a].name,
-                 ri_intern_str(&f->dims[s->dim_a].values, s->code_a), f->dims[s->dim_b].name,
-                 ri_intern_str(&f->dims[s->dim_b].values, s->code_b));
+    ri_segkey_label(f, &w->seg[k].key, out, size);
 }

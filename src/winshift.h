@@ -6,16 +6,14 @@
 #ifndef RI_WINSHIFT_H
 #define RI_WINSHIFT_H
 
-#include "diagnose.h"
+#include "segment.h"
 
 #define RI_WS_RECENT_DAYS 120 /* the recent cohort: deals created in the last 120 days */
 #define RI_WS_MAX         4   /* segments reported at most */
 
-/* One segment whose recent cohort wins at a different rate: dim_b < 0 for a single
- * dimension, else the pair dim_a x dim_b (code_b its value). */
+/* One segment whose recent cohort wins at a different rate. */
 struct ri_winshift_seg {
-    int dim_a, dim_b;
-    int32_t code_a, code_b;
+    struct ri_segkey key;
     double o1, e1; /* recent cohort: wins by now, expected from the older deals */
     double o0, e0; /* the same weeks a year earlier */
     double factor; /* (o1 / e1) / (o0 / e0) */

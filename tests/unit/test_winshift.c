@@ -115,9 +115,9 @@ TEST(decline_of_one_value)
     CHECK_NEAR(w.z_crit, ri_normal_quantile(1 - 0.05 / 6), 1e-12);
     CHECK_NEAR(w.z_crit, 2.394, 1e-3);
     REQUIRE(w.n == 1);
-    CHECK_EQ_INT(w.seg[0].dim_a, 0);
-    CHECK_EQ_INT(w.seg[0].dim_b, -1);
-    CHECK_EQ_INT(w.seg[0].code_a, 0);
+    CHECK_EQ_INT(w.seg[0].key.dim_a, 0);
+    CHECK_EQ_INT(w.seg[0].key.dim_b, -1);
+    CHECK_EQ_INT(w.seg[0].key.code_a, 0);
     CHECK_NEAR(w.seg[0].o1, 30, 1e-9);
     CHECK_NEAR(w.seg[0].e1, 60, 1e-9);
     CHECK_NEAR(w.seg[0].o0, 60, 1e-9);
@@ -158,7 +158,7 @@ TEST(rise_of_one_value)
     fx_build(&x, 100);
     ri_winshift_fit(&x.f, &x.now, &x.ago, &w);
     REQUIRE(w.n == 1);
-    CHECK_EQ_INT(w.seg[0].code_a, 0);
+    CHECK_EQ_INT(w.seg[0].key.code_a, 0);
     CHECK_NEAR(w.seg[0].factor, 100.0 / 60, 1e-12);
     CHECK_NEAR(w.seg[0].z, log(100.0 / 60) / sqrt(1.0 / 100 + 1.0 / 60), 1e-9);
     fx_free(&x);
