@@ -4,8 +4,8 @@
 # against the simulator's truth (bench/judge_forecast.py). One draw of the future is one
 # quarter's outcomes of about 2,400 open deals; the table shows how far a forecast lands
 # from draw to draw, and the summary the share within +/-10 % and inside P10-P90. The
-# last column is the forecast if the recent change of segments' win rates the forecast
-# reports carries on (it is not applied to the forecast itself).
+# last column is the forecast before the recent change of segments' win rates that the
+# forecast found and applied (what the risk model alone says).
 # A benchmark, not a test: nothing asserts.
 #
 #   sh bench/bench_forecast_seeds.sh [DEALS] [SEEDS]      (SEEDS default "1 2 3 4 5 6")
@@ -35,7 +35,7 @@ done
 echo
 echo "next-period forecast from the open deals, $DEALS simulated deals per seed"
 awk -F '\t' '
-BEGIN { printf "%5s %14s %14s %8s %9s %8s %10s\n", "seed", "actual", "forecast", "error", "P10-P90", "reps", "if change" }
+BEGIN { printf "%5s %14s %14s %8s %9s %8s %10s\n", "seed", "actual", "forecast", "error", "P10-P90", "reps", "no change" }
 {
     e = 100 * ($3 - $2) / $2; r = 100 * ($6 - $2) / $2; in_ = ($4 <= $2 && $2 <= $5)
     g = 100 * ($7 - $2) / $2; sg += g * g
@@ -47,5 +47,5 @@ END {
     printf "mean error %+.1f %%, root mean square %.1f %%; within +/-10 %%: %d of %d; " \
            "P10-P90 contains the actual: %d of %d; error smaller than the reps'\'' by %.0f %% on average\n",
            se / n, sqrt(sq / n), w, n, c, n, 100 * sr / n
-    printf "if the recent change carries on: root mean square %.1f %%\n", sqrt(sg / n)
+    printf "before the recent change: root mean square %.1f %%\n", sqrt(sg / n)
 }' "$rows"

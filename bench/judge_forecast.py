@@ -5,7 +5,7 @@ against what truly closed in it.
   judge_forecast.py [--tsv] TRUTH_OUTCOMES OPPORTUNITIES FORECAST.json
 
 --tsv prints one line instead: actual, forecast, P10, P90, the reps' figure and the
-forecast if the recent change the forecast found carries on ("open_if_change").
+forecast before the recent change the forecast found and applied ("open_before_change").
 
 The simulator creates no deal after its snapshot, so the actual is what the deals open
 at the snapshot won inside the next period; it is compared with the forecast from the
@@ -34,16 +34,16 @@ def main():
     f = nxt["open_expected"]
     if tsv:
         print(f"{actual:.0f}\t{f:.0f}\t{nxt['open_p10']:.0f}\t{nxt['open_p90']:.0f}\t{rep:.0f}"
-              f"\t{nxt['open_if_change']:.0f}")
+              f"\t{nxt['open_before_change']:.0f}")
         return
     print(f"period {nxt['period']} ({start} to {end}): actual from the open deals {actual:,.0f}")
     print(f"  revintel  {f:,.0f}  error {100 * (f - actual) / actual:+.1f} %  "
           f"P10-P90 [{nxt['open_p10']:,.0f}, {nxt['open_p90']:,.0f}] "
           f"{'contains' if nxt['open_p10'] <= actual <= nxt['open_p90'] else 'misses'} the actual")
     print(f"  reps      {rep:,.0f}  error {100 * (rep - actual) / actual:+.1f} %")
-    chg = nxt["open_if_change"]
+    chg = nxt["open_before_change"]
     segs = ", ".join(f"{x['segment']} x{x['factor']:.2f}" for x in fc["recent_change"]["segments"])
-    print(f"  if the recent change carries on ({segs or 'none found'}): {chg:,.0f}  "
+    print(f"  before the recent change ({segs or 'none found'}): {chg:,.0f}  "
           f"error {100 * (chg - actual) / actual:+.1f} %")
     print(f"  revintel's error is {100 * (1 - abs(f - actual) / abs(rep - actual)):.0f} % smaller than the reps'")
 

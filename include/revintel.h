@@ -390,9 +390,10 @@ struct ri_forecast_period {
     double expected, p10, p50, p90, mc_mean;
     double rep; /* won so far + sum of rep probability x amount, close date inside */
     double open_p10, open_p50, open_p90; /* the open deals alone (no new pipeline) */
-    /* open_expected if the recent change of segments' win rates found by the forecast
-     * (the deals created lately winning less or more than a year earlier) carries on */
-    double open_if_change;
+    /* open_expected without the recent change of segments' win rates the forecast found
+     * and applied (the deals created lately winning less or more than a year earlier):
+     * what the risk model alone says */
+    double open_before_change;
 };
 
 struct ri_forecast_report {

@@ -823,7 +823,7 @@ static void to_period(const struct fc_point *p, const char *label, struct ri_for
     o->open_p10 = p->open_p10;
     o->open_p50 = p->open_p50;
     o->open_p90 = p->open_p90;
-    o->open_if_change = p->open_exp;
+    o->open_before_change = p->open_exp;
 }
 
 static void period_json(struct ri_buf *j, const struct ri_forecast_period *p)
@@ -832,10 +832,10 @@ static void period_json(struct ri_buf *j, const struct ri_forecast_period *p)
                 "{\"period\":\"%s\",\"won_so_far\":%.2f,\"open_expected\":%.2f,"
                 "\"new_expected\":%.2f,\"expected\":%.2f,\"p10\":%.2f,\"p50\":%.2f,"
                 "\"p90\":%.2f,\"mc_mean\":%.2f,\"open_p10\":%.2f,\"open_p50\":%.2f,"
-                "\"open_p90\":%.2f,\"rep\":%.2f,\"open_if_change\":%.2f}",
+                "\"open_p90\":%.2f,\"rep\":%.2f,\"open_before_change\":%.2f}",
                 p->label, p->won_so_far, p->open_expected, p->new_expected, p->expected, p->p10,
                 p->p50, p->p90, p->mc_mean, p->open_p10, p->open_p50, p->open_p90, p->rep,
-                p->open_if_change);
+                p->open_before_change);
 }
 
 static void period_text(struct ri_buf *t, const struct ri_forecast_period *p)
@@ -960,16 +960,16 @@ static ri_err recent_change(const struct ri_history *h, const struct ri_frame *f
     return rc;
 }
 
-/* The open deals' expected revenue of a period with the change applied: open_expected
- * scaled as sum q x wf x amount over sum q x amount. */
-static double if_change(double open_exp, const double *q, const double *wf, const double *amount,
-                        size_t n)
+/* The open deals' expected revenue of a period without the change (q has it):
+ * open_expected scaled as sum q / wf x amount over sum q x amount. */
+static double before_change(double open_exp, const double *q, const double *wf,
+                            const double *amount, size_t n)
 {
     double a = 0, b = 0;
     for (size_t i = 0; i < n; i++)
         if (q[i] > 0 && amount[i] > 0) {
             a += q[i] * amount[i];
-            b += q[i] * wf[i] * amount[i];
+            b += q[i] / wf[i] * amount[i];
         }
     return a > 0 ? open_exp * b / a : open_exp;
 }
@@ -1004,13 +1004,13 @@ static void change_text(struct ri_buf *t, const struct ri_winshift *ws, const st
                     "against %.1f; z %+.1f)\n",
                     lab, s->factor, s->o1, s->e1, s->o0, s->e0, s->z);
     }
-    ri_buf_adds(t, "  The forecast above does not assume it carries on. If it does, the open deals "
-                   "bring");
+    ri_buf_adds(t, "  The forecast above assumes it carries on for the deals created since then. "
+                   "Without it the open deals would bring");
     for (int k = 0; k < 2; k++)
-        ri_buf_addf(t, "%s %s %.0f (%+.1f %%)", k ? "," : "", per[k].label, per[k].open_if_change,
-                    per[k].open_expected > 0
-                        ? 100 * (per[k].open_if_change / per[k].open_expected - 1)
-                        : 0.0);
+        ri_buf_addf(
+            t, "%s %s %.0f (%+.1f %%)", k ? "," : "", per[k].label, per[k].open_before_change,
+            per[k].open_expected > 0 ? 100 * (per[k].open_before_change / per[k].open_expected - 1)
+                                     : 0.0);
     ri_buf_adds(t, ".\n");
 }
 
@@ -1089,6 +1089,8 @@ ri_err ri_forecast(struct ri_ctx *ctx, const struct ri_forecast_opts *o,
         rc = recent_change(h, f, &st, pm, &ws, wf);
     if (rc)
         goto out;
+    for (size_t i = 0; i < n; i++)
+        pm[i] *= wf[i];
     timing_fit(h, f, at + 1, &tm);
     if (o->model_error < 0)
         rc = model_error(ctx, rm, md, &tm, at, &sigma, &judged);
@@ -1105,7 +1107,7 @@ ri_err ri_forecast(struct ri_ctx *ctx, const struct ri_forecast_opts *o,
         forecast_point(h, f, &st, &tm, &nb, pm, ps, s0, s1, tau, sigma, sims, o->seed + (uint64_t)k,
                        q, qs, amount, sums, &pt[k]);
         to_period(&pt[k], label, &rep->period[k]);
-        rep->period[k].open_if_change = if_change(pt[k].open_exp, q, wf, amount, n);
+        rep->period[k].open_before_change = before_change(pt[k].open_exp, q, wf, amount, n);
         if (k == 0) {
             memcpy(q0, q, n * sizeof(double));
             memcpy(a0, amount, n * sizeof(double));
@@ -1460,6 +1462,8 @@ ri_err ri_backtest(struct ri_ctx *ctx, const struct ri_backtest_opts *o,
     const struct ri_history *h;
     const struct ri_frame *f;
     double *pm = NULL, *ps = NULL, *q = NULL, *qs = NULL, *amount = NULL, *sums = NULL;
+    double *wf = NULL;
+    struct ri_winshift wsh;
     size_t sims = o->sims ? o->sims : 2000, n;
     struct bt_acc acc[3], wk[BT_WEEKS][3];
     int32_t model_key = INT32_MIN;
@@ -1496,7 +1500,7 @@ ri_err ri_backtest(struct ri_ctx *ctx, const struct ri_backtest_opts *o,
         to = o->to != RI_TIME_NONE ? o->to : s;
     }
     n = f->n;
-    pm = dvec(n), ps = dvec(n), q = dvec(n), qs = dvec(n), amount = dvec(n);
+    pm = dvec(n), ps = dvec(n), q = dvec(n), qs = dvec(n), amount = dvec(n), wf = dvec(n);
     sums = dvec(sims);
     rc = ri_asof_state_init(&st, h);
     if (!rc)
@@ -1546,8 +1550,13 @@ ri_err ri_backtest(struct ri_ctx *ctx, const struct ri_backtest_opts *o,
         rc = ri_asof(h, w, &st);
         if (!rc)
             rc = ri_rmodel_p_open(ctx, rm, md, &st, pm, ps);
+        /* the recent change as the forecast then would have found and applied it */
+        if (!rc)
+            rc = recent_change(h, f, &st, pm, &wsh, wf);
         if (rc)
             break;
+        for (size_t i = 0; i < n; i++)
+            pm[i] *= wf[i];
         timing_fit(h, f, w + 1, &tm);
         newbiz_fit(f, &st, w, &tm, &nb);
         tau = period_tau(f, &st, w, o->monthly);
@@ -1664,6 +1673,7 @@ out:
     ri_free(qs);
     ri_free(amount);
     ri_free(sums);
+    ri_free(wf);
     ri_asof_state_release(&st);
     ri_asof_state_release(&fin);
     ri_rmodel_free(rm);

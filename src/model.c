@@ -50,6 +50,9 @@ struct model {
     struct ri_stage_model sm;
     int have_sm;
     struct ri_xgb *xgb;
+    /* the trees the calibrator was fitted on, kept when xgb was refitted after: the
+     * forecast's revenue needs their level (see ri_rmodel_p_open) */
+    struct ri_xgb *xgb_cal;
     struct ri_calibrator cal;
     struct ri_calibrator cal_rev; /* weighted by amount: for revenue (the forecast) */
     struct ri_logreg lr;
@@ -100,6 +103,7 @@ static void model_release(struct model *m)
 {
     ri_featset_release(&m->fs);
     ri_xgb_free(m->xgb);
+    ri_xgb_free(m->xgb_cal);
     ri_calibrator_release(&m->cal);
     ri_calibrator_release(&m->cal_rev);
     if (m->have_lr)
@@ -390,7 +394,7 @@ static ri_err fit_history(struct ri_ctx *ctx, const struct data *d, ri_time D,
         rc = ri_rows_snapshots(ctx, &fc, &m->fs, D, NULL, dead, o->max_rows, o->seed, &fit);
     }
     if (!rc && o->refit) {
-        ri_xgb_free(m->xgb);
+        m->xgb_cal = m->xgb;
         m->xgb = NULL;
         rc = train_xgb(ctx, o, &m->fs, &fit, &m->xgb);
     }
@@ -890,11 +894,13 @@ static ri_err model_save(struct ri_ctx *ctx, const struct data *d, const struct 
     struct ri_store *st = ri_ctx_store(ctx);
     struct ri_buf feats = RI_BUF_INIT, cal = RI_BUF_INIT, calr = RI_BUF_INIT, sm = RI_BUF_INIT;
     struct ri_stmt *s = NULL;
-    void *blob = NULL;
-    size_t blen = 0;
+    void *blob = NULL, *blob_cal = NULL;
+    size_t blen = 0, blen_cal = 0;
     ri_err rc;
 
     rc = ri_xgb_save(ctx, m->xgb, &blob, &blen);
+    if (!rc && m->xgb_cal)
+        rc = ri_xgb_save(ctx, m->xgb_cal, &blob_cal, &blen_cal);
     if (!rc)
         rc = ri_featset_save(&m->fs, &feats);
     if (!rc)
@@ -909,12 +915,13 @@ static ri_err model_save(struct ri_ctx *ctx, const struct data *d, const struct 
         goto out;
     rc = ri_store_exec(ctx, st, "UPDATE models SET active = 0 WHERE kind = 'risk'");
     if (!rc)
-        rc = ri_stmt_prepare(ctx, st,
-                             "INSERT INTO models(created_at, kind, active, protocol, train_to, "
-                             "cutoff, seed, rows, deals, features, metrics, calibrator, "
-                             "stage_model, encoding, booster, sample, baseline) VALUES (?, 'risk', "
-                             "1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                             &s);
+        rc =
+            ri_stmt_prepare(ctx, st,
+                            "INSERT INTO models(created_at, kind, active, protocol, train_to, "
+                            "cutoff, seed, rows, deals, features, metrics, calibrator, "
+                            "stage_model, encoding, booster, sample, baseline, booster_cal) VALUES "
+                            "(?, 'risk', 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            &s);
     if (!rc) {
         ri_stmt_bind_i64(s, 1, (int64_t)time(NULL));
         ri_stmt_bind_text(s, 2, d->history_mode ? "time" : "k-fold", SIZE_MAX);
@@ -934,6 +941,10 @@ static ri_err model_save(struct ri_ctx *ctx, const struct data *d, const struct 
         ri_stmt_bind_blob(s, 13, blob, blen);
         ri_stmt_bind_blob(s, 14, m->sample, m->n_sample * m->fs.p * sizeof(float));
         ri_stmt_bind_text(s, 15, calr.buf, calr.len);
+        if (blob_cal)
+            ri_stmt_bind_blob(s, 16, blob_cal, blen_cal);
+        else
+            ri_stmt_bind_null(s, 16);
         rc = ri_stmt_run(ctx, s);
     }
     if (!rc)
@@ -945,6 +956,7 @@ static ri_err model_save(struct ri_ctx *ctx, const struct data *d, const struct 
 out:
     ri_stmt_free(s);
     ri_free(blob);
+    ri_free(blob_cal);
     ri_buf_release(&feats);
     ri_buf_release(&cal);
     ri_buf_release(&calr);
@@ -961,7 +973,7 @@ static ri_err model_load(struct ri_ctx *ctx, const struct data *d, struct model 
     memset(m, 0, sizeof(*m));
     rc = ri_stmt_prepare(ctx, st,
                          "SELECT id, features, calibrator, stage_model, encoding, booster, sample, "
-                         "baseline "
+                         "baseline, booster_cal "
                          "FROM models WHERE kind = 'risk' AND active = 1 ORDER BY id DESC LIMIT 1",
                          &s);
     if (!rc)
@@ -1002,6 +1014,9 @@ static ri_err model_load(struct ri_ctx *ctx, const struct data *d, struct model 
         b = ri_stmt_blob(s, 5, &len);
         if (!rc)
             rc = ri_xgb_load(ctx, b, len, &m->xgb);
+        b = ri_stmt_blob(s, 8, &len);
+        if (!rc && b)
+            rc = ri_xgb_load(ctx, b, len, &m->xgb_cal);
         b = ri_stmt_blob(s, 6, &len);
         if (!rc && b && m->fs.p && len % (m->fs.p * sizeof(float)) == 0) {
             m->n_sample = len / (m->fs.p * sizeof(float));
@@ -1895,8 +1910,11 @@ ri_err ri_rmodel_p_open(struct ri_ctx *ctx, const struct ri_rmodel *rm, const st
 {
     struct ri_featctx fc;
     struct ri_rows rows;
+    struct model mc = rm->m; /* a view: the trees the calibrator was fitted on */
     double *p = NULL, *mg = NULL;
     ri_err rc;
+    if (mc.xgb_cal)
+        mc.xgb = mc.xgb_cal;
     for (size_t i = 0; i < md->d.f.n; i++)
         p_model[i] = p_stage[i] = RI_NAN;
     ri_featctx_init(&fc, md->d.h, &md->d.f, &md->d.a, rm->m.have_sm ? &rm->m.sm : NULL);
@@ -1904,7 +1922,7 @@ ri_err ri_rmodel_p_open(struct ri_ctx *ctx, const struct ri_rmodel *rm, const st
     if (!rc) {
         p = ri_malloc((rows.n + 1) * sizeof(double));
         mg = ri_malloc((rows.n + 1) * sizeof(double));
-        rc = predict(ctx, &rm->m, &rows, p, mg);
+        rc = predict(ctx, &mc, &rows, p, mg);
     }
     if (!rc && rm->m.cal_rev.kind != RI_CAL_NONE)
         for (size_t k = 0; k < rows.n; k++)

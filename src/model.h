@@ -26,7 +26,10 @@ ri_err ri_rmodel_load_active(struct ri_ctx *ctx, const struct ri_mdata *d,
                              struct ri_rmodel **out /* OUT */, int *signal /* OUT */);
 /* For every deal open in st (replayed at st->at): the calibrated P(win) and the stage
  * model's P(win) (NAN where there is none) into p_model[i] and p_stage[i] (arrays of
- * n_deals; other deals get NAN). */
+ * n_deals; other deals get NAN). P(win) is calibrated by amount, for revenue, and comes
+ * from the trees the calibrator was fitted on: a model refitted after calibrating scores
+ * with the refitted trees, whose ranking is fresher but whose level the calibrator was
+ * not fitted on. */
 ri_err ri_rmodel_p_open(struct ri_ctx *ctx, const struct ri_rmodel *m, const struct ri_mdata *d,
                         const struct ri_asof_state *st, double *p_model, double *p_stage);
 void ri_rmodel_free(struct ri_rmodel *m);

@@ -234,6 +234,10 @@ static const char *const migrations[] = {
     "  within_band REAL, coverage REAL, rep_wape REAL, rep_bias REAL, stage_wape REAL,\n"
     "  stage_bias REAL);\n"
     "ALTER TABLE backtest_points ADD COLUMN run_id INTEGER;\n",
+
+    /* 7 -> 8: the trees a model's calibrator was fitted on, when the booster was refitted
+     * on the last days after calibrating (the forecast's revenue is computed with them) */
+    "ALTER TABLE models ADD COLUMN booster_cal BLOB;\n",
 };
 
 int ri_schema_version_current(void)

@@ -135,6 +135,16 @@ TEST(train_on_simulated_pipeline)
     CHECK(r->auc > 0.75);
     CHECK(strstr(r->text, "rep-entered probability") != NULL);
     CHECK(strstr(r->json, "\"protocol\":\"time\"") != NULL);
+    {
+        /* refitted after calibrating, the model keeps the trees its calibrator was fitted
+         * on (the forecast's P(win) comes from them), and they differ from the refit */
+        int64_t kept = -1;
+        CHECK(ri_store_query_i64(c, ri_ctx_store(c),
+                                 "SELECT booster_cal IS NOT NULL AND booster_cal <> booster "
+                                 "FROM models WHERE active = 1",
+                                 &kept) == RI_OK);
+        CHECK_EQ_INT((long long)kept, 1);
+    }
     ri_model_report_free(r);
     ri_ctx_free(c);
 }
@@ -281,11 +291,12 @@ TEST(forecast_monte_carlo)
         CHECK(p->p10 <= p->p50 && p->p50 <= p->p90);
         CHECK(fabs(p->mc_mean - p->expected) <= 4 * se + 1e-6);
         CHECK_NEAR(p->expected, p->won_so_far + p->open_expected + p->new_expected, 1e-3);
-        /* the recent change: none found, the same; declines only, lower */
+        /* the recent change is applied: none found, the same as before it; declines only,
+         * lower than before it */
         if (strstr(r1->json, "\"segments\":[]},"))
-            CHECK_NEAR(p->open_if_change, p->open_expected, 1e-6 * p->open_expected);
+            CHECK_NEAR(p->open_before_change, p->open_expected, 1e-6 * p->open_expected);
         else if (!strstr(r1->json, "\"factor\":1.") && !strstr(r1->json, "\"factor\":2."))
-            CHECK(p->open_if_change < p->open_expected);
+            CHECK(p->open_before_change > p->open_expected);
     }
     CHECK(strstr(r1->json, "\"recent_change\":{\"since\":\"") != NULL);
     CHECK(strstr(r1->text, "Recent change:") != NULL);
@@ -355,7 +366,11 @@ TEST(forecast_model_error)
         s0 = (a->open_p90 - a->open_p10) / 2.563;
         s2 = (b->open_p90 - b->open_p10) / 2.563;
         want = sqrt(s0 * s0 + F * mu * mu);
-        CHECK(s2 > s0);
+        /* wider, where the widening is larger than the paths' noise on a P10-P90 spread
+         * (about 3 % of it with 4,000 paths): a period whose open deals are few is all
+         * the deals' own chance */
+        if (want > 1.05 * s0)
+            CHECK(s2 > s0);
         CHECK_NEAR(s2, want, 0.25 * want);
     }
     ri_forecast_report_free(r0);
