@@ -940,11 +940,12 @@ static ri_err save_forecast(struct ri_ctx *ctx, ri_time as_of, size_t sims, uint
     return rc;
 }
 
-/* The recent change of segments' win rates at st->at (winshift.c) and, per deal, the
- * factor on its P(win) x P(in period) if it carries on (wf, 1 for most deals). */
+/* The recent change of segments' win rates at st->at (winshift.c), applied: each deal's
+ * P(win) pm times its factor (wf, capped so that P(win) stays at most 1; 1 for most
+ * deals), as the forecast assumes the change carries on. */
 static ri_err recent_change(const struct ri_history *h, const struct ri_frame *f,
-                            const struct ri_asof_state *st, const double *pm,
-                            struct ri_winshift *ws, double *wf)
+                            const struct ri_asof_state *st, double *pm, struct ri_winshift *ws,
+                            double *wf)
 {
     struct ri_asof_state ya;
     ri_err rc = ri_asof_state_init(&ya, h);
@@ -956,6 +957,7 @@ static ri_err recent_change(const struct ri_history *h, const struct ri_frame *f
     for (size_t i = 0; !rc && i < f->n; i++) {
         double x = ri_winshift_factor(ws, f, i);
         wf[i] = fabs(x - 1) > 0 && pm[i] > 0 ? fmin(1, pm[i] * x) / pm[i] : 1;
+        pm[i] *= wf[i];
     }
     return rc;
 }
@@ -1089,8 +1091,6 @@ ri_err ri_forecast(struct ri_ctx *ctx, const struct ri_forecast_opts *o,
         rc = recent_change(h, f, &st, pm, &ws, wf);
     if (rc)
         goto out;
-    for (size_t i = 0; i < n; i++)
-        pm[i] *= wf[i];
     timing_fit(h, f, at + 1, &tm);
     if (o->model_error < 0)
         rc = model_error(ctx, rm, md, &tm, at, &sigma, &judged);
@@ -1555,8 +1555,6 @@ ri_err ri_backtest(struct ri_ctx *ctx, const struct ri_backtest_opts *o,
             rc = recent_change(h, f, &st, pm, &wsh, wf);
         if (rc)
             break;
-        for (size_t i = 0; i < n; i++)
-            pm[i] *= wf[i];
         timing_fit(h, f, w + 1, &tm);
         newbiz_fit(f, &st, w, &tm, &nb);
         tau = period_tau(f, &st, w, o->monthly);
